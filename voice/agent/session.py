@@ -1,0 +1,221 @@
+"""A voice session: one conversation over one transport.
+
+Input runs continuously: transport audio -> VAD -> end-of-turn detector -> turn events. Each bot
+turn runs in its own `TurnScope` as a streaming chain STT -> LLM -> clauses -> TTS -> playout.
+With speculation on, the chain starts when the user pauses and its audio waits at the playout
+gate until the turn is committed; if the user resumes, the scope is cancelled and its work
+discarded. Models are shared by all sessions of the process; the VAD state, the dialogue
+history and the turns are the session's own, so one session's failure never touches another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from voice.agent.stages import (
+    ClauseStage,
+    LLMStage,
+    STTStage,
+    TTSStage,
+    VADStage,
+    now_ns,
+)
+from voice.config import Config
+from voice.pipeline.frames import AudioFrame, Frame, TurnEvent, UserAudio, VADFrame
+from voice.pipeline.runner import iterate, run_pipeline
+from voice.pipeline.transport import Transport
+from voice.pipeline.turn_scope import TurnCancelled, TurnScope
+from voice.providers.base import DialogueTurn
+from voice.providers.registry import Models
+from voice.trace import otel
+from voice.trace.budget import judge
+from voice.trace.turn_trace import TurnTrace
+from voice.turn_taking.endpointing import EndOfTurnDetector, SilenceEndOfTurn
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Turn:
+    scope: TurnScope
+    trace: TurnTrace
+    audio: UserAudio
+
+
+@dataclass
+class SessionResult:
+    turns: list[TurnTrace] = field(default_factory=list)
+    discarded: int = 0
+
+
+class VoiceSession:
+    def __init__(
+        self,
+        transport: Transport,
+        models: Models,
+        config: Config,
+        detector: EndOfTurnDetector | None = None,
+        on_turn: Callable[[TurnTrace], None] | None = None,
+    ) -> None:
+        self.session_id = uuid.uuid4().hex[:12]
+        self.transport = transport
+        self.models = models
+        self.config = config
+        self.detector = detector or SilenceEndOfTurn(
+            silence_ms=config.turn.silence_ms,
+            threshold=config.vad.threshold,
+            min_speech_ms=config.turn.min_speech_ms,
+        )
+        self.on_turn = on_turn
+        self.history: list[DialogueTurn] = []
+        self.result = SessionResult()
+        self.started_ns = now_ns()
+        self._turn_ids = itertools.count(1)
+        self._speculative: _Turn | None = None
+        self._active: list[_Turn] = []
+        self._user_speaking = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def run(self) -> SessionResult:
+        """Serve the transport until its audio input ends, then finish the turns in flight."""
+        otel.configure(self.config.trace.otlp_endpoint)
+        await self.models.llm_worker.run(self.models.llm.warm_up, self.history)
+        vad_stream = self.models.vad.new_stream()
+        try:
+            await run_pipeline(
+                self.transport.audio_input(),
+                [VADStage(vad_stream, self.models.vad_worker)],
+                self._on_vad_frame,
+            )
+            for turn in list(self._active):
+                await turn.scope.wait()
+        finally:
+            await self._cancel_speculation()
+            for turn in list(self._active):
+                await turn.scope.cancel()
+        return self.result
+
+    @property
+    def idle(self) -> bool:
+        """No user speech in progress and no bot turn running."""
+        return not self._user_speaking and not self._active and self._speculative is None
+
+    # -- input side --------------------------------------------------------------------------
+
+    async def _on_vad_frame(self, frame: Frame) -> None:
+        if not isinstance(frame, VADFrame):
+            return
+        for event in self.detector.push(frame):
+            await self._on_turn_event(event)
+
+    async def _on_turn_event(self, event: TurnEvent) -> None:
+        if event.kind == "speech_started":
+            self._user_speaking = True
+            await self._cancel_speculation()
+        elif event.kind == "resumed":
+            await self._cancel_speculation()
+        elif event.kind == "paused" and event.audio is not None:
+            if self.config.turn.speculate:
+                await self._cancel_speculation()
+                self._speculative = self._start_turn(event.audio)
+        elif event.kind == "turn_ended" and event.audio is not None:
+            self._user_speaking = False
+            turn = self._speculative
+            self._speculative = None
+            if turn is None or turn.audio.eos_ns != event.eos_ns:
+                if turn is not None:
+                    await self._discard(turn)
+                turn = self._start_turn(event.audio)
+            # The user finished a new turn: an older bot turn still running is superseded.
+            for older in [t for t in self._active if t is not turn]:
+                await older.scope.cancel()
+            turn.scope.commit(event.at_ns)
+            turn.trace.committed_ns = event.at_ns
+            turn.trace.add("endpoint", event.eos_ns, event.at_ns)
+
+    async def _cancel_speculation(self) -> None:
+        turn, self._speculative = self._speculative, None
+        if turn is not None:
+            await self._discard(turn)
+
+    async def _discard(self, turn: _Turn) -> None:
+        await turn.scope.cancel()
+        self.result.discarded += 1
+
+    # -- bot turn ----------------------------------------------------------------------------
+
+    def _start_turn(self, audio: UserAudio) -> _Turn:
+        turn_id = next(self._turn_ids)
+        turn = _Turn(TurnScope(turn_id), TurnTrace(turn_id, eos_ns=audio.eos_ns), audio)
+        turn.trace.speech_start_ns = audio.start_ns
+        self._active.append(turn)
+        turn.scope.spawn(self._run_turn(turn), "chain")
+        return turn
+
+    async def _run_turn(self, turn: _Turn) -> None:
+        scope, trace = turn.scope, turn.trace
+        models = self.models
+        tts_stage = TTSStage(models.tts, models.tts_worker, scope, trace)
+        stages = [
+            STTStage(models.stt, models.stt_worker, trace),
+            LLMStage(models.llm, models.llm_worker, list(self.history), scope, trace),
+            ClauseStage(trace),
+            tts_stage,
+        ]
+
+        async def playout(frame: Frame) -> None:
+            if not isinstance(frame, AudioFrame):
+                return
+            if trace.first_audio_ns is None:
+                ready_ns = now_ns()
+                await scope.wait_committed()
+                trace.start("transport", max(ready_ns, now_ns()))
+            handed_ns = await self.transport.send_audio(frame.pcm)
+            if trace.first_audio_ns is None:
+                trace.first_audio_ns = handed_ns
+                trace.end("transport", handed_ns)
+            trace.last_audio_ns = handed_ns
+
+        try:
+            await run_pipeline(iterate(turn.audio), stages, playout)
+            await scope.wait_committed()
+            trace.outcome = "answered" if trace.first_audio_ns is not None else "empty"
+        except (TurnCancelled, asyncio.CancelledError):
+            trace.outcome = "discarded"
+            if trace.first_audio_ns is not None:
+                trace.outcome = "interrupted"
+            self._finish(turn, tts_stage)
+            raise
+        except Exception as exc:  # one turn's failure ends that turn, never the session
+            log.exception("turn %d failed", trace.turn_id)
+            trace.outcome = "failed"
+            trace.error = f"{type(exc).__name__}: {exc}"
+        self._finish(turn, tts_stage)
+
+    def _finish(self, turn: _Turn, tts_stage: TTSStage) -> None:
+        if turn in self._active:
+            self._active.remove(turn)
+        trace = turn.trace
+        trace.reply = " ".join(tts_stage.spoken)
+        if not turn.scope.committed:
+            return
+        if trace.transcript:
+            self.history.append(DialogueTurn("user", trace.transcript))
+            if trace.reply:
+                self.history.append(DialogueTurn("assistant", trace.reply))
+        self.result.turns.append(trace)
+        otel.export_turn(trace, self.session_id)
+        if self.on_turn is not None:
+            self.on_turn(trace)
+
+    def turn_record(self, trace: TurnTrace) -> dict[str, object]:
+        """The per-turn JSON, with the budget verdict."""
+        record = trace.to_dict(self.started_ns)
+        record["budget"] = judge(trace, self.config.budget).to_dict()
+        return record

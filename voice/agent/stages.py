@@ -1,0 +1,155 @@
+"""The pipeline stages of the agent, each a thin async shell around one provider.
+
+Every stage runs its model on the model's worker thread and records its span in the turn's
+trace on the monotonic clock.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Sequence
+from functools import partial
+
+import numpy as np
+
+from voice.audio import StreamResampler
+from voice.pipeline.clauses import ClauseChunker
+from voice.pipeline.frames import (
+    AudioFrame,
+    ClauseFrame,
+    Frame,
+    TokenFrame,
+    TranscriptFrame,
+    UserAudio,
+    VADFrame,
+)
+from voice.pipeline.turn_scope import TurnScope
+from voice.providers.base import LLM, STT, TTS, DialogueTurn, VADStream
+from voice.providers.worker import ModelWorker
+from voice.trace.turn_trace import TurnTrace
+
+
+def now_ns() -> int:
+    return time.monotonic_ns()
+
+
+class VADStage:
+    """Scores every input frame with the session's VAD stream."""
+
+    name = "vad"
+
+    def __init__(self, stream: VADStream, worker: ModelWorker) -> None:
+        self._stream = stream
+        self._worker = worker
+
+    async def process(self, frames: AsyncIterator[Frame]) -> AsyncIterator[Frame]:
+        async for frame in frames:
+            if isinstance(frame, AudioFrame):
+                probability = await self._worker.run(self._stream.probability, frame.pcm)
+                yield VADFrame(frame, probability)
+
+
+class STTStage:
+    name = "stt"
+
+    def __init__(self, stt: STT, worker: ModelWorker, trace: TurnTrace) -> None:
+        self._stt = stt
+        self._worker = worker
+        self._trace = trace
+
+    async def process(self, frames: AsyncIterator[Frame]) -> AsyncIterator[Frame]:
+        async for frame in frames:
+            if not isinstance(frame, UserAudio):
+                continue
+            self._trace.start("stt", now_ns())
+            text = await self._worker.run(self._stt.transcribe, frame.pcm)
+            self._trace.end("stt", now_ns())
+            self._trace.transcript = text
+            if text.strip():
+                yield TranscriptFrame(text, now_ns())
+
+
+class LLMStage:
+    name = "llm"
+
+    def __init__(
+        self,
+        llm: LLM,
+        worker: ModelWorker,
+        history: Sequence[DialogueTurn],
+        scope: TurnScope,
+        trace: TurnTrace,
+    ) -> None:
+        self._llm = llm
+        self._worker = worker
+        self._history = history
+        self._scope = scope
+        self._trace = trace
+
+    async def process(self, frames: AsyncIterator[Frame]) -> AsyncIterator[Frame]:
+        async for frame in frames:
+            if not isinstance(frame, TranscriptFrame):
+                continue
+            dialogue = [*self._history, DialogueTurn("user", frame.text)]
+            self._trace.start("llm.ttft", now_ns())
+            tokens = self._worker.stream(
+                partial(self._llm.stream_reply, dialogue, self._scope.cancel_flag),
+                self._scope.cancel_flag,
+            )
+            async for piece in tokens:
+                self._trace.end("llm.ttft", now_ns())
+                yield TokenFrame(piece, now_ns())
+
+
+class ClauseStage:
+    name = "clauses"
+
+    def __init__(self, trace: TurnTrace) -> None:
+        self._trace = trace
+        self._chunker = ClauseChunker()
+
+    async def process(self, frames: AsyncIterator[Frame]) -> AsyncIterator[Frame]:
+        index = 0
+        async for frame in frames:
+            if not isinstance(frame, TokenFrame):
+                continue
+            self._trace.start("llm.clause", frame.at_ns)
+            for clause in self._chunker.push(frame.text):
+                self._trace.end("llm.clause", now_ns())
+                yield ClauseFrame(clause, index, now_ns())
+                index += 1
+        for clause in self._chunker.flush():
+            self._trace.end("llm.clause", now_ns())
+            yield ClauseFrame(clause, index, now_ns())
+            index += 1
+
+
+class TTSStage:
+    """Synthesizes clause by clause and re-frames the voice's audio into 20 ms 16 kHz frames."""
+
+    name = "tts"
+
+    def __init__(self, tts: TTS, worker: ModelWorker, scope: TurnScope, trace: TurnTrace) -> None:
+        self._tts = tts
+        self._worker = worker
+        self._scope = scope
+        self._trace = trace
+        self.spoken: list[str] = []
+
+    async def process(self, frames: AsyncIterator[Frame]) -> AsyncIterator[Frame]:
+        resampler = StreamResampler(self._tts.sample_rate)
+        async for frame in frames:
+            if not isinstance(frame, ClauseFrame):
+                continue
+            self._trace.start("tts.ttfb", now_ns())
+            chunks = self._worker.stream(
+                partial(self._tts.synthesize, frame.text, self._scope.cancel_flag),
+                self._scope.cancel_flag,
+            )
+            async for chunk in chunks:
+                self._trace.end("tts.ttfb", now_ns())
+                for pcm in resampler.push(chunk):
+                    yield AudioFrame(pcm, now_ns())
+            self.spoken.append(frame.text)
+        for pcm in resampler.push(np.zeros(0, dtype=np.int16), last=True):
+            yield AudioFrame(pcm, now_ns())

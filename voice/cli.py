@@ -1,0 +1,139 @@
+"""The `voice` command line: `talk`, `doctor`.
+
+Errors a user can cause are printed as one line and exit non-zero; no tracebacks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the default stack never reaches a model hub
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from voice.config import STAGES, Config, load_config
+from voice.errors import VoiceError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _load(config_path: Path | None) -> Config:
+    try:
+        return load_config(config_path)
+    except VoiceError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def print_turn(record: dict[str, Any]) -> None:
+    budget = record.get("budget", {})
+    verdict = "within budget" if budget.get("within") else "OVER budget"
+    if budget.get("overran"):
+        verdict += f" ({budget['overran']} overran)"
+    console.print(f"[bold]turn {record['turn']}[/] · [cyan]{record['outcome']}[/]")
+    console.print(f"  user: {record['transcript']!r}")
+    console.print(f"  bot:  {record['reply']!r}")
+    table = Table(show_header=True, header_style="bold", box=None, padding=(0, 2))
+    table.add_column("stage")
+    table.add_column("start ms", justify="right")
+    table.add_column("ms", justify="right")
+    spans = record["spans"]
+    eos = record["eos_ms"]
+    for name in STAGES:
+        span = spans.get(name)
+        if span is None:
+            table.add_row(name, "-", "-")
+            continue
+        start = None if span["start_ms"] is None else span["start_ms"] - eos
+        table.add_row(name, _fmt(start), _fmt(span["ms"]))
+    table.add_row("[bold]TTFA[/]", "", f"[bold]{_fmt(record['ttfa_ms'])}[/]")
+    console.print(table)
+    console.print(f"  ({verdict}; start times are relative to the end of user speech)")
+
+
+@app.command()
+def talk(
+    audio: Annotated[Path | None, typer.Argument(help="WAV file to play as the caller")] = None,
+    out: Annotated[Path, typer.Option("--out", help="where to write the bot's audio")] = Path(
+        "reply.wav"
+    ),
+    as_json: Annotated[bool, typer.Option("--json", help="print {'turns': [...]} as JSON")] = False,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="ask a built-in spoken question instead of a file")
+    ] = False,
+    config_path: Annotated[Path | None, typer.Option("--config", help="TOML config file")] = None,
+) -> None:
+    """Play a recording to the agent in real time and show each turn with its latency spans."""
+    from voice.audio import write_wav
+    from voice.providers.registry import load_models
+    from voice.talk import demo_question, load_caller_audio
+    from voice.talk import talk as run_talk
+
+    config = _load(config_path)
+    if audio is None and not demo:
+        raise _fail("give a WAV file to play, or --demo for a built-in question", 2)
+    if audio is not None and demo:
+        raise _fail("give either a WAV file or --demo, not both", 2)
+    try:
+        pcm = load_caller_audio(audio) if audio is not None else None
+        with err_console.status("loading models…"):
+            models = load_models(config)
+        if pcm is None:
+            pcm = demo_question(models)
+        with err_console.status(f"talking ({len(pcm) / 16000:.1f} s of caller audio)…"):
+            result = run_talk(pcm, config, models, on_turn=None if as_json else print_turn)
+    except VoiceError as exc:
+        raise _fail(str(exc)) from None
+    try:
+        write_wav(out, result.bot_audio)
+    except OSError as exc:
+        raise _fail(f"cannot write {out}: {exc.strerror}") from None
+    if as_json:
+        print(json.dumps({"turns": result.turns, "discarded_speculations": result.discarded}))
+    else:
+        console.print(f"bot audio written to {out} ({len(result.bot_audio) / 16000:.1f} s)")
+    if not result.turns:
+        raise _fail("no user turn was detected in the audio (is there speech in it?)")
+
+
+@app.command()
+def doctor(
+    config_path: Annotated[Path | None, typer.Option("--config", help="TOML config file")] = None,
+) -> None:
+    """Load every configured model and say where it comes from, its version and its threads."""
+    from voice.doctor import check_models
+
+    config = _load(config_path)
+    rows, ok = check_models(config)
+    table = Table(title="voice doctor", header_style="bold")
+    for column in ("stage", "provider", "status", "source", "version", "threads", "load s"):
+        table.add_column(column)
+    for row in rows:
+        status = "[green]ok[/]" if row.ok else f"[red]{row.message}[/]"
+        table.add_row(
+            row.stage, row.provider, status, row.source, row.version, str(row.threads), row.load_s
+        )
+    console.print(table)
+    console.print(f"python {sys.version.split()[0]} · HF_HUB_OFFLINE={os.environ['HF_HUB_OFFLINE']}")
+    if not ok:
+        raise _fail("some models failed to load; see the table above for the fix")
+
+
+def main() -> None:  # pragma: no cover - entry point shim
+    app()

