@@ -15,8 +15,8 @@ def test_defaults_without_file_or_environment(tmp_path, monkeypatch):
 def test_toml_then_environment_overrides(tmp_path):
     path = tmp_path / "voice.toml"
     path.write_text(
-        '[turn]\nsilence_ms = 450\nspeculate = false\n'
-        '[llm]\nthreads = 1\n[budget.stages]\nstt = 120\n'
+        "[turn]\nsilence_ms = 450\nspeculate = false\n"
+        "[llm]\nthreads = 1\n[budget.stages]\nstt = 120\n"
     )
     config = load_config(
         path,
@@ -52,7 +52,7 @@ def test_bad_config_gets_a_one_line_error(tmp_path, text, message):
 
 
 def test_bad_environment_value_names_the_key(tmp_path):
-    with pytest.raises(ConfigError, match="turn.speculate"):
+    with pytest.raises(ConfigError, match=r"turn\.speculate"):
         load_config(environ={"VOICE_TURN__SPECULATE": "maybe"})
 
 

@@ -42,7 +42,9 @@ def test_frames_stream_through_stages_in_order():
         assert isinstance(frame, TokenFrame)
         out.append(frame.text)
 
-    asyncio.run(run_pipeline(iterate(TokenFrame("ab", 0), TokenFrame("c", 1)), [Upper(), Split()], sink))
+    asyncio.run(
+        run_pipeline(iterate(TokenFrame("ab", 0), TokenFrame("c", 1)), [Upper(), Split()], sink)
+    )
     assert out == ["A", "B", "C"]
 
 

@@ -30,8 +30,14 @@ def test_within_budget():
 
 
 def test_over_budget_names_the_stage_furthest_over_its_share():
-    durations = {"endpoint": 200, "stt": 90, "llm.ttft": 60, "llm.clause": 200, "tts.ttfb": 80,
-                 "transport": 20}
+    durations = {
+        "endpoint": 200,
+        "stt": 90,
+        "llm.ttft": 60,
+        "llm.clause": 200,
+        "tts.ttfb": 80,
+        "transport": 20,
+    }
     verdict = judge(chain_trace(durations), BudgetConfig())
     assert verdict.total_ms == 650 and not verdict.within
     assert verdict.overran == "llm.clause"

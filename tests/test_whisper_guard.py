@@ -12,8 +12,10 @@ from voice.providers.whisper_stt import cut_repetitions
             "What is the weather in Paris?",
         ),
         ("What is the weather in Paris? What", "What is the weather in Paris?"),
-        ("What's the weather to? What's the weather to? What's the weather to?",
-         "What's the weather to?"),
+        (
+            "What's the weather to? What's the weather to? What's the weather to?",
+            "What's the weather to?",
+        ),
         ("the the the the the cat", "the cat"),
         ("Hello World.", "Hello World."),
         ("I said no. No. No way.", "I said no. No. No way."),

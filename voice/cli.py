@@ -26,7 +26,7 @@ err_console = Console(stderr=True)
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -130,7 +130,9 @@ def doctor(
             row.stage, row.provider, status, row.source, row.version, str(row.threads), row.load_s
         )
     console.print(table)
-    console.print(f"python {sys.version.split()[0]} · HF_HUB_OFFLINE={os.environ['HF_HUB_OFFLINE']}")
+    console.print(
+        f"python {sys.version.split()[0]} · HF_HUB_OFFLINE={os.environ['HF_HUB_OFFLINE']}"
+    )
     if not ok:
         raise _fail("some models failed to load; see the table above for the fix")
 

@@ -128,9 +128,7 @@ def _coerce(value: Any, current: Any, where: str) -> Any:
                 raise ValueError(value)
             return value
     except ValueError:
-        raise ConfigError(
-            f"{where}: expected {type(current).__name__}, got {value!r}"
-        ) from None
+        raise ConfigError(f"{where}: expected {type(current).__name__}, got {value!r}") from None
     raise ConfigError(f"{where}: unsupported value {value!r}")
 
 
@@ -171,7 +169,9 @@ def load_config(path: str | Path | None = None, environ: dict[str, str] | None =
     environ = dict(os.environ if environ is None else environ)
     config = Config()
     if path is None:
-        path = environ.get("VOICE_CONFIG") or ("voice.toml" if Path("voice.toml").is_file() else None)
+        path = environ.get("VOICE_CONFIG") or (
+            "voice.toml" if Path("voice.toml").is_file() else None
+        )
     sources: list[tuple[str, dict[str, Any]]] = []
     if path is not None:
         path = Path(path)

@@ -24,6 +24,7 @@ from voice.trace.turn_trace import TurnTrace
 from voice.transports.loopback import LoopbackTransport
 
 DEMO_QUESTION = "What is the weather like in Paris today?"
+SILENCE_PEAK = 32  # about -60 dBFS: below this nothing in the file can be speech
 
 
 @dataclass
@@ -39,7 +40,7 @@ def load_caller_audio(path: str | Path) -> np.ndarray:
     pcm = to_internal(read_wav(path))
     if len(pcm) < SAMPLE_RATE // 10:
         raise AudioInputError(f"{path}: too short to hold speech ({len(pcm) / SAMPLE_RATE:.2f} s)")
-    if int(np.max(np.abs(pcm.astype(np.int32)))) == 0:
+    if int(np.max(np.abs(pcm.astype(np.int32)))) <= SILENCE_PEAK:
         raise AudioInputError(f"{path}: the file is pure silence; there is nothing to answer")
     return pcm
 

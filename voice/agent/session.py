@@ -27,7 +27,7 @@ from voice.agent.stages import (
 )
 from voice.config import Config
 from voice.pipeline.frames import AudioFrame, Frame, TurnEvent, UserAudio, VADFrame
-from voice.pipeline.runner import iterate, run_pipeline
+from voice.pipeline.runner import Stage, iterate, run_pipeline
 from voice.pipeline.transport import Transport
 from voice.pipeline.turn_scope import TurnCancelled, TurnScope
 from voice.providers.base import DialogueTurn
@@ -162,7 +162,7 @@ class VoiceSession:
         scope, trace = turn.scope, turn.trace
         models = self.models
         tts_stage = TTSStage(models.tts, models.tts_worker, scope, trace)
-        stages = [
+        stages: list[Stage] = [
             STTStage(models.stt, models.stt_worker, trace),
             LLMStage(models.llm, models.llm_worker, list(self.history), scope, trace),
             ClauseStage(trace),

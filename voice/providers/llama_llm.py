@@ -26,7 +26,9 @@ FEW_SHOT: tuple[DialogueTurn, ...] = (
     DialogueTurn("user", "Hi, who am I talking to?"),
     DialogueTurn("assistant", "Hi! I'm your voice assistant. What can I do for you?"),
     DialogueTurn("user", "Can you tell me a fun fact?"),
-    DialogueTurn("assistant", "Sure. Honey never spoils, so jars found in old tombs are still edible."),
+    DialogueTurn(
+        "assistant", "Sure. Honey never spoils, so jars found in old tombs are still edible."
+    ),
 )
 
 _ROLE_PREFIX = {"user": "User", "assistant": "Assistant"}
@@ -59,7 +61,9 @@ class LlamaLLM:
         try:
             from llama_cpp import Llama
         except ImportError as exc:
-            raise ModelLoadError("llama-cpp-python is not installed: pip install llama-cpp-python") from exc
+            raise ModelLoadError(
+                "llama-cpp-python is not installed: pip install llama-cpp-python"
+            ) from exc
         self.model_path = model_path
         self.threads = threads
         self.max_tokens = max_tokens

@@ -63,4 +63,3 @@ class SileroVAD:
 
         stream = self.new_stream()
         return np.array([stream.probability(f) >= threshold for f in split_frames(pcm)])
-

@@ -104,7 +104,9 @@ def cut_repetitions(text: str, max_repeats: int = 3) -> str:
         while i + size * (max_repeats + 1) <= len(words):
             unit = [_normalize(w) for w in words[i : i + size]]
             repeats = 1
-            while [_normalize(w) for w in words[i + repeats * size : i + (repeats + 1) * size]] == unit:
+            while [
+                _normalize(w) for w in words[i + repeats * size : i + (repeats + 1) * size]
+            ] == unit:
                 repeats += 1
             if repeats > max_repeats:
                 words = words[: i + size] + words[i + repeats * size :]

@@ -48,12 +48,12 @@ class LoopbackTransport:
         """The capture time of a point in the input recording."""
         if self.origin_ns is None:
             raise RuntimeError("the transport has not started")
-        return self.origin_ns + int(round(file_time_s * 1e9))
+        return self.origin_ns + round(file_time_s * 1e9)
 
     async def audio_input(self) -> AsyncIterator[AudioFrame]:
         origin = self.origin_ns = time.monotonic_ns()
         index = 0
-        for index, pcm in enumerate(split_frames(self._pcm)):  # noqa: B007
+        for index, pcm in enumerate(split_frames(self._pcm)):
             media = origin + index * FRAME_NS
             await sleep_until(media + FRAME_NS)  # a frame exists once its last sample is captured
             yield AudioFrame(pcm, media)

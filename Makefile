@@ -1,0 +1,39 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# llama-cpp-python compiles from source (~6-9 min on 2 cores). Build for a portable x86-64
+# baseline (AVX2/FMA) rather than -march=native: a native build on one host has crashed with
+# "Illegal instruction" on another, and CI runs on whatever machine it gets.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=OFF -DLLAMA_CURL=OFF
+export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
+export HF_HUB_OFFLINE := 1
+
+.PHONY: install run test lint unit clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(VENV)/bin/voice doctor
+	touch $@
+
+# The main job: the agent answers a spoken question, fully offline; writes reply.wav.
+run: install
+	$(VENV)/bin/voice talk --demo --out reply.wav
+
+# Lint, types and the whole test suite (unit + integration with the real models).
+test: install lint
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy voice
+
+unit: install
+	$(PY) -m pytest -m "not slow"
+
+clean:
+	rm -rf $(VENV) build *.egg-info

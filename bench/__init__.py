@@ -1,0 +1,1 @@
+"""The latency lab: corpus tooling, replay runner, reports, side-by-side peers."""

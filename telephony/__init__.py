@@ -1,0 +1,1 @@
+"""SIP/RTP/G.711 and Twilio-style media-stream endpoints (transports into `voice.pipeline`)."""
