@@ -137,5 +137,77 @@ def doctor(
         raise _fail("some models failed to load; see the table above for the fix")
 
 
+@app.command()
+def bench(
+    corpus_dir: Annotated[Path, typer.Argument(help="corpus folder with manifest.jsonl")],
+    runs: Annotated[int, typer.Option("--runs", min=1, help="replays of each case")] = 1,
+    json_path: Annotated[Path | None, typer.Option("--json", help="write results JSON")] = None,
+    report: Annotated[Path | None, typer.Option("--report", help="write an HTML report")] = None,
+    png_dir: Annotated[
+        Path | None, typer.Option("--png-dir", help="also export the report's figures as PNG")
+    ] = None,
+    compare: Annotated[
+        list[str] | None,
+        typer.Option("--compare", help="run a peer side by side: pipecat, livekit (repeatable)"),
+    ] = None,
+    config_path: Annotated[Path | None, typer.Option("--config", help="TOML config file")] = None,
+    budget: Annotated[
+        float | None, typer.Option("--budget", help="exit 1 if TTFA p50 exceeds this many ms")
+    ] = None,
+) -> None:
+    """Replay a corpus in real time, measure every turn, compare with peers, gate on a budget.
+
+    Exit codes: 0 ok; 1 TTFA p50 over --budget; 2 bad arguments; 3 some cases were skipped.
+    """
+    from bench.cli import bench_command
+
+    config = _load(config_path)
+    try:
+        code = bench_command(
+            corpus_dir,
+            runs,
+            json_path,
+            report,
+            png_dir,
+            list(compare or []),
+            config,
+            budget,
+            console,
+            err_console,
+        )
+    except VoiceError as exc:
+        raise _fail(str(exc), 2) from None
+    if code:
+        raise typer.Exit(code)
+
+
+corpus_app = typer.Typer(help="Benchmark corpora.", no_args_is_help=True)
+app.add_typer(corpus_app, name="corpus")
+
+
+@corpus_app.command("synth")
+def corpus_synth(
+    out_dir: Annotated[Path, typer.Argument(help="folder to write the corpus into")],
+    n: Annotated[int, typer.Option("--n", min=1, help="number of user turns")] = 40,
+    seed: Annotated[int, typer.Option("--seed", help="random seed (same seed, same corpus)")] = 0,
+) -> None:
+    """Generate a corpus with computed ground truth: many voices, holds, noise, barge-ins."""
+    from rich.progress import Progress
+
+    from bench.synth import synth_corpus
+
+    try:
+        with Progress(console=err_console) as progress:
+            task = progress.add_task("synthesizing", total=None)
+
+            def update(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            manifest = synth_corpus(out_dir, n=n, seed=seed, progress=update)
+    except (VoiceError, ValueError, OSError) as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"corpus written: {manifest}")
+
+
 def main() -> None:  # pragma: no cover - entry point shim
     app()

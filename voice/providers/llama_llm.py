@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from voice.errors import ModelLoadError
 from voice.providers.base import DialogueTurn
@@ -96,14 +96,17 @@ class LlamaLLM:
     ) -> Iterator[str]:
         prompt = render_prompt(self.system_prompt, history)
         with self._lock:
-            stream: Iterator[Any] = self._llm.create_completion(
-                prompt,
-                max_tokens=self.max_tokens,
-                temperature=self.temperature,
-                top_p=0.9,
-                repeat_penalty=1.1,
-                stop=["\nUser", "\n", "User:"],
-                stream=True,
+            stream = cast(
+                Iterator[Any],
+                self._llm.create_completion(
+                    prompt,
+                    max_tokens=self.max_tokens,
+                    temperature=self.temperature,
+                    top_p=0.9,
+                    repeat_penalty=1.1,
+                    stop=["\nUser", "\n", "User:"],
+                    stream=True,
+                ),
             )
             for chunk in stream:
                 if cancel.is_set():

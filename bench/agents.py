@@ -1,0 +1,63 @@
+"""The agents a benchmark can drive: ours, and (in `bench.peers`) Pipecat and LiveKit Agents.
+
+Every agent runs one session per case against a `LoopbackTransport`, the same measurement
+boundary for all, and reports per bot turn what it knows: transcript, reply, whether it was
+interrupted, and stage spans on the monotonic clock where the framework exposes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Protocol
+
+from voice.agent.session import VoiceSession
+from voice.config import Config
+from voice.providers.registry import Models, load_models
+from voice.trace.turn_trace import TurnTrace
+from voice.transports.loopback import LoopbackTransport
+
+
+class BenchAgent(Protocol):
+    name: str
+
+    async def start(self) -> None: ...
+
+    async def run(self, transport: LoopbackTransport) -> list[dict[str, Any]]: ...
+
+    async def close(self) -> None: ...
+
+
+def turn_report(trace: TurnTrace) -> dict[str, Any]:
+    return {
+        "transcript": trace.transcript,
+        "reply": trace.reply,
+        "interrupted": trace.outcome == "interrupted",
+        "outcome": trace.outcome,
+        "first_audio_ns": trace.first_audio_ns,
+        "spans": {
+            name: {"start_ns": span.start_ns, "end_ns": span.end_ns}
+            for name, span in trace.spans.items()
+        },
+    }
+
+
+class OurAgent:
+    name = "ours"
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.models: Models | None = None
+
+    async def start(self) -> None:
+        self.models = await asyncio.to_thread(load_models, self.config)
+
+    async def run(self, transport: LoopbackTransport) -> list[dict[str, Any]]:
+        if self.models is None:
+            await self.start()
+        assert self.models is not None
+        session = VoiceSession(transport, self.models, self.config)
+        result = await session.run()
+        return [turn_report(trace) for trace in result.turns]
+
+    async def close(self) -> None:
+        return None

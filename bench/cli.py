@@ -1,0 +1,176 @@
+"""`voice bench` and `voice corpus synth`: the latency lab's command line."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bench.agents import BenchAgent, OurAgent
+from bench.corpus import load_corpus
+from bench.results import budget_gate, build_results
+from bench.runner import run_corpus
+from voice.config import STAGES, Config
+
+PEERS = ("pipecat", "livekit")
+
+# Exit codes
+EXIT_OVER_BUDGET = 1
+EXIT_SKIPPED = 3
+
+
+@contextlib.contextmanager
+def peer_agents(names: list[str], config: Config) -> Iterator[list[BenchAgent]]:
+    """Both variants of each requested peer; the stock ones share one local LLM server."""
+    agents: list[BenchAgent] = []
+    with contextlib.ExitStack() as stack:
+        llm_url: str | None = None
+        if names:
+            from bench.peers.llm_server import start_llm_server
+            from voice.providers.model_files import gemma_gguf_path
+
+            model = Path(config.llm.model_path) if config.llm.model_path else gemma_gguf_path()
+            llm_url = stack.enter_context(start_llm_server(model, threads=config.llm.threads))
+        if "pipecat" in names:
+            from bench.peers.pipecat_peer import PipecatPeer
+
+            agents += [
+                PipecatPeer("stock", config, llm_url),
+                PipecatPeer("same_providers", config),
+            ]
+        if "livekit" in names:
+            from bench.peers.livekit_peer import LiveKitPeer
+
+            agents += [
+                LiveKitPeer("stock", config, llm_url),
+                LiveKitPeer("same_providers", config),
+            ]
+        yield agents
+
+
+def _fmt(value: Any, unit: str = "") -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float) and unit == "%":
+        return f"{value * 100:.1f}%"
+    return f"{value:.0f}{unit}" if isinstance(value, int | float) else str(value)
+
+
+def print_summary(console: Console, results: dict[str, Any]) -> None:
+    columns = {"ours": results, **results.get("peers", {})}
+    table = Table(title=f"voice bench · {results['corpus']} · {results['runs']} run(s)")
+    table.add_column("metric")
+    for name in columns:
+        table.add_column(name, justify="right")
+
+    def row(label: str, getter: Any, unit: str = "") -> None:
+        values = []
+        for data in columns.values():
+            try:
+                values.append(_fmt(getter(data), unit))
+            except (KeyError, TypeError):
+                values.append("n/a")
+        table.add_row(label, *values)
+
+    row("TTFA p50 ms", lambda d: d["ttfa_ms"]["p50"])
+    row("TTFA p95 ms", lambda d: d["ttfa_ms"]["p95"])
+    row("turns answered", lambda d: d["ttfa_ms"]["n"])
+    for stage in STAGES:
+        row(
+            f"{stage} p50 / p95 ms",
+            lambda d, s=stage: (
+                f"{_fmt(d['stages_ms'][s]['p50'])} / {_fmt(d['stages_ms'][s]['p95'])}"
+                if d["stages_ms"].get(s)
+                else None
+            ),
+        )
+    row("endpoint delay p50 ms", lambda d: (d["endpoint_ms"] or {}).get("p50"))
+    row("false cut-off rate", lambda d: d["false_cutoff_rate"], "%")
+    row("WER", lambda d: d["wer"], "%")
+    row("barge-in stop p50 ms", lambda d: (d["bargein_stop_ms"] or {}).get("p50"))
+    row("false barge-in rate", lambda d: d["false_bargein_rate"], "%")
+    console.print(table)
+    for name, ratios in results.get("ratios", {}).items():
+        console.print(
+            f"ours/{name}: TTFA p50 ×{_fmt_ratio(ratios['ttfa_p50'])}, "
+            f"p95 ×{_fmt_ratio(ratios['ttfa_p95'])}"
+        )
+
+
+def _fmt_ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def bench_command(
+    corpus_dir: Path,
+    runs: int,
+    json_path: Path | None,
+    report_path: Path | None,
+    png_dir: Path | None,
+    compare: list[str],
+    config: Config,
+    budget_ms: float | None,
+    console: Console,
+    err_console: Console,
+) -> int:
+    """Run the benchmark; return the process exit code."""
+    corpus = load_corpus(corpus_dir)
+    for problem in corpus.problems:
+        err_console.print(f"[yellow]skipped[/] {problem}", highlight=False, soft_wrap=True)
+    unknown = sorted(set(compare) - set(PEERS))
+    if unknown:
+        err_console.print(f"[red]error:[/] unknown peer {unknown[0]} (known: {', '.join(PEERS)})")
+        return 2
+    texts = {case.id: case.text for case in corpus.cases}
+    with peer_agents(sorted(set(compare)), config) as peers:
+        agents: list[BenchAgent] = [OurAgent(config), *peers]
+        total = runs * len(corpus.cases) * len(agents)
+        progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[case]}"),
+            console=err_console,
+        )
+        with progress:
+            task = progress.add_task("bench", total=total, case="loading models…")
+            bench = asyncio.run(
+                run_corpus(
+                    corpus,
+                    agents,
+                    runs,
+                    lambda label: progress.update(task, advance=1, case=label),
+                )
+            )
+    results = build_results(corpus_dir, bench, runs, config, texts)
+    results["skipped"] = [str(p) for p in corpus.problems] + bench.skipped
+    print_summary(console, results)
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(results, indent=1) + "\n")
+        console.print(f"results written to {json_path}")
+    if report_path is not None:
+        from bench.report import write_report
+
+        report_path.parent.mkdir(parents=True, exist_ok=True)
+        written = write_report(results, report_path, png_dir)
+        console.print("report written to " + ", ".join(str(p) for p in written))
+    failed_cases = [c for c in results["cases"] if c.get("error")]
+    for case in failed_cases:
+        err_console.print(f"[yellow]case {case['id']} failed:[/] {case['error']}", soft_wrap=True)
+    if budget_ms is not None:
+        message = budget_gate(results, budget_ms)
+        if message is not None:
+            err_console.print(f"[bold red]over budget:[/] {message}", soft_wrap=True)
+            return EXIT_OVER_BUDGET
+    if results["skipped"] or failed_cases:
+        return EXIT_SKIPPED
+    return 0

@@ -1,0 +1,221 @@
+"""The harness arithmetic: from what crossed the transport boundary to the metrics of CORPUS.md.
+
+Pure functions over a `Recording` (the transport's clock readings plus what the agent reported
+per turn), so the same arithmetic applies to our agent and to every peer, and tests can check it
+on cases whose answers are known to the frame.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import jiwer
+import numpy as np
+
+from bench.corpus import Case
+from voice.config import STAGES
+
+NS_PER_MS = 1_000_000
+
+
+@dataclass
+class Recording:
+    """What one case's run left at the transport boundary, on the monotonic clock."""
+
+    origin_ns: int  # capture time of the first input sample
+    output_ns: list[int]  # hand-over time of each 20 ms bot frame
+    overlay_start_ns: int | None = None  # capture time of the overlay clip's first sample
+    turns: list[dict[str, Any]] = field(default_factory=list)  # as reported by the agent
+    error: str | None = None
+
+
+def words(text: str) -> str:
+    """Lower-case words; punctuation becomes a space so '10:30' and '10 30' agree."""
+    return " ".join(re.sub(r"[^a-z0-9']+", " ", text.lower()).split())
+
+
+def wer(reference: str, hypothesis: str) -> float | None:
+    ref = words(reference)
+    if not ref:
+        return None
+    return float(jiwer.wer(ref, words(hypothesis) or "<empty>"))
+
+
+def _rel_ms(ns: int | None, zero_ns: int) -> float | None:
+    return None if ns is None else round((ns - zero_ns) / NS_PER_MS, 1)
+
+
+def _spans_rel(turn: dict[str, Any] | None, zero_ns: int) -> dict[str, dict[str, float | None]]:
+    if not turn:
+        return {}
+    spans: dict[str, dict[str, float | None]] = {}
+    for name, span in (turn.get("spans") or {}).items():
+        start, end = span.get("start_ns"), span.get("end_ns")
+        if start is None:
+            continue
+        spans[name] = {
+            "start_ms": _rel_ms(start, zero_ns),
+            "end_ms": _rel_ms(end, zero_ns),
+            "ms": None if end is None else round((end - start) / NS_PER_MS, 1),
+        }
+    return spans
+
+
+def _answering_turn(turns: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The turn whose audio went out first (the agent's answer), else the last turn."""
+    with_audio = [t for t in turns if t.get("first_audio_ns") is not None]
+    if with_audio:
+        return min(with_audio, key=lambda t: t["first_audio_ns"])
+    return turns[-1] if turns else None
+
+
+def measure_turn(case: Case, rec: Recording, run: int) -> dict[str, Any]:
+    assert case.eos_s is not None
+    eos_ns = rec.origin_ns + round(case.rel(case.eos_s) * 1e9)
+    first = rec.output_ns[0] if rec.output_ns else None
+    last = rec.output_ns[-1] if rec.output_ns else None
+    # Answering before the user has finished (inside a hold, or over their speech) is a false
+    # cut-off; its TTFA is not a latency and is not used.
+    false_cutoff = first is not None and first < eos_ns
+    transcript = " ".join(t.get("transcript", "") for t in rec.turns).strip()
+    reply = " ".join(t.get("reply", "") for t in rec.turns).strip()
+    answer = _answering_turn(rec.turns)
+    spans = _spans_rel(answer, eos_ns)
+    commit = spans.get("endpoint", {}).get("end_ms")
+    return {
+        "id": case.id,
+        "run": run,
+        "kind": case.kind,
+        "ttfa_ms": None if first is None or false_cutoff else _rel_ms(first, eos_ns),
+        "false_cutoff": false_cutoff,
+        "answered": first is not None,
+        "transcript": transcript,
+        "reply": reply,
+        "wer": wer(case.text, transcript),
+        "endpoint_ms": commit,
+        "first_audio_ms": _rel_ms(first, eos_ns),
+        "audio_end_ms": _rel_ms(last, eos_ns),
+        "spans": spans,
+        "stop_ms": None,
+        "false_bargein": None,
+        **({"error": rec.error} if rec.error else {}),
+    }
+
+
+def measure_overlay(case: Case, rec: Recording, run: int) -> dict[str, Any]:
+    """Barge-in, backchannel or noise played over the agent's answer to a priming turn."""
+    assert case.onset_s is not None
+    record: dict[str, Any] = {
+        "id": case.id,
+        "run": run,
+        "kind": case.kind,
+        "ttfa_ms": None,
+        "false_cutoff": None,
+        "transcript": " ".join(t.get("transcript", "") for t in rec.turns).strip(),
+        "reply": " ".join(t.get("reply", "") for t in rec.turns).strip(),
+        "wer": None,
+        "endpoint_ms": None,
+        "spans": {},
+        "stop_ms": None,
+        "false_bargein": None,
+        "interrupted": any(bool(t.get("interrupted")) for t in rec.turns),
+        **({"error": rec.error} if rec.error else {}),
+    }
+    if rec.overlay_start_ns is None:
+        record["error"] = record.get("error") or "the agent never answered the priming turn"
+        return record
+    onset_ns = rec.overlay_start_ns + round((case.onset_s - case.start_s) * 1e9)
+    before = [t for t in rec.output_ns if t <= onset_ns]
+    after = [t for t in rec.output_ns if t > onset_ns]
+    last_of_reply = (after or before)[-1] if rec.output_ns else None
+    record["first_audio_ms"] = _rel_ms(rec.output_ns[0], onset_ns) if rec.output_ns else None
+    record["audio_end_ms"] = _rel_ms(last_of_reply, onset_ns)
+    # Stop latency: last bot frame out after the sound began (0 if the agent was already quiet).
+    stop_ms = 0.0 if not after else round((after[-1] - onset_ns) / NS_PER_MS, 1)
+    record["stop_ms"] = stop_ms
+    if case.kind != "barge_in":
+        record["false_bargein"] = record["interrupted"]
+    return record
+
+
+def measure_case(case: Case, rec: Recording, run: int) -> dict[str, Any]:
+    if case.kind == "turn":
+        return measure_turn(case, rec, run)
+    return measure_overlay(case, rec, run)
+
+
+# -- aggregation -------------------------------------------------------------------------------
+
+
+def _stats(values: list[float], with_n: bool = True) -> dict[str, Any] | None:
+    if not values:
+        return None
+    array = np.asarray(values, dtype=np.float64)
+    out: dict[str, Any] = {
+        "p50": round(float(np.percentile(array, 50)), 1),
+        "p95": round(float(np.percentile(array, 95)), 1),
+        "mean": round(float(array.mean()), 1),
+    }
+    if with_n:
+        out = {"n": len(values), **out}
+    return out
+
+
+def _corpus_wer(cases: list[dict[str, Any]], texts: dict[str, str]) -> float | None:
+    references = [words(texts[c["id"]]) for c in cases if words(texts.get(c["id"], ""))]
+    hypotheses = [
+        words(c.get("transcript", "")) or "<empty>" for c in cases if words(texts.get(c["id"], ""))
+    ]
+    if not references:
+        return None
+    return round(float(jiwer.wer(references, hypotheses)), 4)
+
+
+def summarize(cases: list[dict[str, Any]], texts: dict[str, str]) -> dict[str, Any]:
+    """The CORPUS.md result keys for one agent; `null` where the corpus has no such cases."""
+    turns = [c for c in cases if c["kind"] == "turn"]
+    barge = [c for c in cases if c["kind"] == "barge_in" and c.get("stop_ms") is not None]
+    non_stop = [
+        c for c in cases if c["kind"] in ("backchannel", "noise") and c["false_bargein"] is not None
+    ]
+    ttfa = [c["ttfa_ms"] for c in turns if c.get("ttfa_ms") is not None]
+    stages: dict[str, Any] = {}
+    for stage in STAGES:
+        values = [
+            c["spans"][stage]["ms"]
+            for c in turns
+            if stage in c.get("spans", {}) and c["spans"][stage]["ms"] is not None
+        ]
+        stats = _stats(values, with_n=False)
+        stages[stage] = None if stats is None else {"p50": stats["p50"], "p95": stats["p95"]}
+    endpoint = [c["endpoint_ms"] for c in turns if c.get("endpoint_ms") is not None]
+    endpoint_stats = _stats(endpoint, with_n=False)
+    return {
+        "ttfa_ms": _stats(ttfa) or {"n": 0, "p50": None, "p95": None, "mean": None},
+        "stages_ms": stages,
+        "false_cutoff_rate": (
+            round(sum(bool(c["false_cutoff"]) for c in turns) / len(turns), 4) if turns else None
+        ),
+        "unanswered_rate": (
+            round(sum(not c.get("answered") for c in turns) / len(turns), 4) if turns else None
+        ),
+        "endpoint_ms": endpoint_stats,
+        "bargein_stop_ms": _stats([c["stop_ms"] for c in barge]),
+        "false_bargein_rate": (
+            round(sum(bool(c["false_bargein"]) for c in non_stop) / len(non_stop), 4)
+            if non_stop
+            else None
+        ),
+        "wer": _corpus_wer(turns, texts),
+        "errors": sum(1 for c in cases if c.get("error")),
+        "cases": cases,
+    }
+
+
+def ratio(ours: float | None, peer: float | None) -> float | None:
+    if ours is None or peer is None or peer == 0 or math.isnan(peer):
+        return None
+    return round(ours / peer, 3)

@@ -1,0 +1,1 @@
+"""Peer frameworks (Pipecat, LiveKit Agents) driven through the same loopback transport."""

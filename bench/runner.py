@@ -1,0 +1,106 @@
+"""Replays a corpus through one or more agents, interleaved, and collects the measurements.
+
+Each case is played in real time through a fresh `LoopbackTransport` (and a fresh session of
+the agent); overlay cases (barge-in, backchannel, noise) are played 1.0 s into the agent's
+answer to a priming turn chosen by the harness. Runs interleave agents case by case (ours,
+peer, ours, ...) so that drift in the machine's speed affects all of them alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from bench.agents import BenchAgent
+from bench.corpus import Case, Corpus
+from bench.measure import Recording, measure_case
+from voice.errors import VoiceError
+from voice.transports.loopback import LoopbackTransport, Overlay
+
+OVERLAY_AFTER_OUTPUT_S = 1.0
+CASE_TIMEOUT_PAD_S = 40.0
+
+
+@dataclass
+class BenchRun:
+    cases: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # agent -> records
+    skipped: list[str] = field(default_factory=list)  # "case id: reason"
+
+
+def priming_case(corpus: Corpus) -> Case | None:
+    """The shortest turn without holds: it gets the agent talking before an overlay."""
+    turns = [c for c in corpus.of_kind("turn") if not c.holds_s and c.eos_s is not None]
+    if not turns:
+        return None
+    return min(turns, key=lambda c: (c.eos_s or 0) - c.start_s)
+
+
+async def run_case(
+    agent: BenchAgent, case: Case, pcm: np.ndarray, priming: np.ndarray | None
+) -> Recording:
+    if case.kind == "turn":
+        transport = LoopbackTransport(pcm)
+    else:
+        assert priming is not None
+        transport = LoopbackTransport(
+            priming, overlay=Overlay(pcm, after_output_s=OVERLAY_AFTER_OUTPUT_S)
+        )
+    timeout = len(pcm) / 16000 + CASE_TIMEOUT_PAD_S
+    error: str | None = None
+    turns: list[dict[str, Any]] = []
+    try:
+        turns = await asyncio.wait_for(agent.run(transport), timeout)
+    except TimeoutError:
+        error = f"timed out after {timeout:.0f} s"
+    except Exception as exc:  # one case's failure is recorded; the rest of the corpus runs
+        error = f"{type(exc).__name__}: {exc}"
+    return Recording(
+        origin_ns=transport.origin_ns or time.monotonic_ns(),
+        output_ns=[handed for handed, _ in transport.output],
+        overlay_start_ns=transport.overlay_start_ns,
+        turns=turns,
+        error=error,
+    )
+
+
+async def run_corpus(
+    corpus: Corpus,
+    agents: list[BenchAgent],
+    runs: int = 1,
+    progress: Callable[[str], None] | None = None,
+) -> BenchRun:
+    result = BenchRun(cases={agent.name: [] for agent in agents})
+    audio: dict[str, np.ndarray] = {}
+    for case in corpus.cases:
+        try:
+            audio[case.id] = case.load_pcm()
+        except VoiceError as exc:
+            result.skipped.append(f"{case.id}: {exc}")
+    primer = priming_case(corpus)
+    priming = audio.get(primer.id) if primer is not None else None
+    for case in corpus.of_kind("barge_in", "backchannel", "noise"):
+        if priming is None and case.id in audio:
+            del audio[case.id]
+            result.skipped.append(f"{case.id}: no turn case to get the agent talking first")
+    for agent in agents:
+        await agent.start()
+    try:
+        for run in range(runs):
+            for case in corpus.cases:
+                if case.id not in audio:
+                    continue
+                for agent in agents:
+                    recording = await run_case(agent, case, audio[case.id], priming)
+                    record = measure_case(case, recording, run)
+                    result.cases[agent.name].append(record)
+                    if progress is not None:
+                        progress(f"{agent.name}: {case.id}")
+    finally:
+        for agent in agents:
+            await agent.close()
+    return result
