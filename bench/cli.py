@@ -119,9 +119,16 @@ def bench_command(
     budget_ms: float | None,
     console: Console,
     err_console: Console,
+    only: list[str] | None = None,
 ) -> int:
     """Run the benchmark; return the process exit code."""
     corpus = load_corpus(corpus_dir)
+    if only:
+        missing = sorted(set(only) - {case.id for case in corpus.cases})
+        if missing:
+            err_console.print(f"[red]error:[/] no case with id {missing[0]} in {corpus_dir}")
+            return 2
+        corpus.cases = [case for case in corpus.cases if case.id in only]
     for problem in corpus.problems:
         err_console.print(f"[yellow]skipped[/] {problem}", highlight=False, soft_wrap=True)
     unknown = sorted(set(compare) - set(PEERS))

@@ -154,6 +154,9 @@ def bench(
     budget: Annotated[
         float | None, typer.Option("--budget", help="exit 1 if TTFA p50 exceeds this many ms")
     ] = None,
+    case: Annotated[
+        list[str] | None, typer.Option("--case", help="run only this case id (repeatable)")
+    ] = None,
 ) -> None:
     """Replay a corpus in real time, measure every turn, compare with peers, gate on a budget.
 
@@ -174,6 +177,7 @@ def bench(
             budget,
             console,
             err_console,
+            only=case,
         )
     except VoiceError as exc:
         raise _fail(str(exc), 2) from None

@@ -74,7 +74,8 @@ class VoiceSession:
         self.on_turn = on_turn
         self.history: list[DialogueTurn] = []
         self.result = SessionResult()
-        self.started_ns = now_ns()
+        self.started_ns = now_ns()  # moved to the first input frame's capture time
+        self._heard_first_frame = False
         self._turn_ids = itertools.count(1)
         self._speculative: _Turn | None = None
         self._active: list[_Turn] = []
@@ -111,6 +112,9 @@ class VoiceSession:
     async def _on_vad_frame(self, frame: Frame) -> None:
         if not isinstance(frame, VADFrame):
             return
+        if not self._heard_first_frame:
+            self._heard_first_frame = True
+            self.started_ns = frame.audio.media_time_ns
         for event in self.detector.push(frame):
             await self._on_turn_event(event)
 

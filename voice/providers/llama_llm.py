@@ -25,6 +25,11 @@ DEFAULT_SYSTEM_PROMPT = (
 FEW_SHOT: tuple[DialogueTurn, ...] = (
     DialogueTurn("user", "Hi, who am I talking to?"),
     DialogueTurn("assistant", "Hi! I'm your voice assistant. What can I do for you?"),
+    DialogueTurn("user", "What's the weather like in Berlin?"),
+    DialogueTurn(
+        "assistant",
+        "I can't check live weather, but Berlin is usually cool and cloudy this time of year.",
+    ),
     DialogueTurn("user", "Can you tell me a fun fact?"),
     DialogueTurn(
         "assistant", "Sure. Honey never spoils, so jars found in old tombs are still edible."
