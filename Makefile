@@ -8,9 +8,15 @@ export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=O
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install run test lint unit clean
+.PHONY: install system-deps run test lint unit clean
 
-install: $(VENV)/.installed
+install: system-deps $(VENV)/.installed
+
+# Debian packages: espeak-ng voices the synthetic benchmark corpus (`voice corpus synth`).
+system-deps:
+	@command -v espeak-ng >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq espeak-ng; \
+	  else echo "note: voice corpus synth needs espeak-ng: sudo apt-get install espeak-ng"; fi; }
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
