@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from voice.audio import SAMPLE_RATE, split_frames
 from voice.config import Config
 from voice.errors import ConfigError
 from voice.providers import model_files
@@ -95,11 +98,23 @@ def load_tts(config: Config) -> TTS:
     )
 
 
+def _warm_up(models: Models) -> None:
+    """Run each model once: first inferences pay for graph set-up and memory allocation,
+    which must not land on the first caller's first turn."""
+    silence = np.zeros(SAMPLE_RATE // 2, dtype=np.int16)
+    stream = models.vad.new_stream()
+    for frame in split_frames(silence):
+        stream.probability(frame)
+    models.stt.transcribe(silence)
+    for _chunk in models.tts.synthesize("Hello there.", threading.Event()):
+        pass
+
+
 def load_models(config: Config) -> Models:
     key = _key(config)
     with _cache_lock:
         if key not in _cache:
-            _cache[key] = Models(
+            models = Models(
                 vad=load_vad(config),
                 stt=load_stt(config),
                 llm=load_llm(config),
@@ -109,4 +124,6 @@ def load_models(config: Config) -> Models:
                 llm_worker=ModelWorker("llm"),
                 tts_worker=ModelWorker("tts"),
             )
+            _warm_up(models)
+            _cache[key] = models
         return _cache[key]

@@ -1,0 +1,152 @@
+"""LiveKit Agents as a benchmark peer, through our loopback transport.
+
+The fast tests check our LiveKit audio I/O against the contract LiveKit's session relies on
+(one playback report per segment, interrupted when cleared; 20 ms 16 kHz frames to the
+transport). The slow tests play the real weather question in real time to a LiveKit
+`AgentSession` (stock: LiveKit's plugins, the LLM behind our llama.cpp server;
+same_providers: our providers as LiveKit plugins) and check what crosses the transport
+boundary. Speed is printed, not asserted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from bench.peers.livekit_io import TransportAudioInput, TransportAudioOutput, to_rtc_frame
+from bench.peers.livekit_peer import LiveKitPeer
+from bench.peers.llm_server import start_llm_server
+from voice.config import load_config
+from voice.providers import model_files
+from voice.talk import load_caller_audio
+from voice.transports.loopback import LoopbackTransport
+
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared/corpus/real"
+END_OF_SPEECH_S = 1.86  # weather-question.wav, from the corpus manifest
+
+
+def _tone(seconds: float, rate: int) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    return (np.sin(2 * np.pi * 440 * t) * 8000).astype(np.int16)
+
+
+def _left_tasks() -> list[asyncio.Task[Any]]:
+    current = asyncio.current_task()
+    return [task for task in asyncio.all_tasks() if task is not current and not task.done()]
+
+
+def test_peer_variants_and_names() -> None:
+    with pytest.raises(ValueError, match="llm_base_url"):
+        LiveKitPeer("stock", load_config())
+    assert LiveKitPeer("same_providers", load_config()).name == "livekit_same_providers"
+    assert LiveKitPeer("stock", load_config(), "http://127.0.0.1:1/v1").name == "livekit"
+    vad_only = LiveKitPeer("same_providers", load_config(), end_of_turn="vad")
+    assert vad_only.name == "livekit_same_providers_vad"
+
+
+def test_audio_input_yields_the_transport_frames_then_ends() -> None:
+    async def scenario() -> tuple[list[Any], bool, list[asyncio.Task[Any]]]:
+        pcm = _tone(0.1, 16_000)
+        transport = LoopbackTransport(pcm, finished=lambda: True, min_tail_ms=0)
+        audio_in = TransportAudioInput(transport)
+        frames = [frame async for frame in audio_in]
+        await audio_in.aclose()
+        return frames, audio_in.ended.is_set(), _left_tasks()
+
+    frames, ended, left = asyncio.run(scenario())
+    assert ended and left == []
+    assert len(frames) == 5
+    assert all(f.sample_rate == 16_000 and f.samples_per_channel == 320 for f in frames)
+    got = np.concatenate([np.frombuffer(f.data, dtype=np.int16) for f in frames])
+    assert np.array_equal(got, _tone(0.1, 16_000))
+
+
+def test_audio_output_reports_each_segment_once() -> None:
+    """A played segment finishes uninterrupted; a cleared one at once, as interrupted."""
+
+    async def scenario() -> tuple[list[Any], list[Any], LoopbackTransport, list[Any]]:
+        transport = LoopbackTransport(np.zeros(320, dtype=np.int16))
+        out = TransportAudioOutput(transport)
+        started: list[Any] = []
+        finished: list[Any] = []
+        out.on("playback_started", started.append)
+        out.on("playback_finished", finished.append)
+
+        for chunk in np.array_split(_tone(0.3, 22_050), 3):  # Piper's rate, odd chunk sizes
+            await out.capture_frame(to_rtc_frame(chunk, 22_050))
+        out.flush()
+        await asyncio.wait_for(out.wait_for_playout(), timeout=5)
+
+        for chunk in np.array_split(_tone(2.0, 22_050), 10):
+            await out.capture_frame(to_rtc_frame(chunk, 22_050))
+        out.flush()
+        await asyncio.sleep(0.2)
+        out.clear_buffer()
+        await asyncio.wait_for(out.wait_for_playout(), timeout=1)
+        await out.aclose()
+        return started, finished, transport, _left_tasks()
+
+    started, finished, transport, left = asyncio.run(scenario())
+    assert left == []
+    assert len(started) == 2
+    assert [ev.interrupted for ev in finished] == [False, True]
+    assert finished[0].playback_position == pytest.approx(0.3, abs=0.021)
+    assert 0.1 < finished[1].playback_position < 1.0
+    assert all(len(pcm) == 320 for _, pcm in transport.output)
+    assert len(transport.output) < 15 + 50  # the cleared rest of the 2 s segment never went out
+
+
+@pytest.fixture(scope="module")
+def llm_url() -> Iterator[str]:
+    with start_llm_server(model_files.gemma_gguf_path(), threads=2) as url:
+        yield url
+
+
+async def _session(peer: LiveKitPeer) -> tuple[list[dict[str, Any]], LoopbackTransport, list]:
+    # Generous limits: on a loaded 2-core machine llama.cpp can slow down tenfold, and the
+    # transport would otherwise end the session before the answer comes (or while it plays).
+    transport = LoopbackTransport(
+        load_caller_audio(CORPUS / "weather-question.wav"),
+        answer_timeout_ms=30_000,
+        max_tail_ms=30_000,
+    )
+    await peer.start()
+    try:
+        turns = await peer.run(transport)
+        left = _left_tasks()
+    finally:
+        await peer.close()
+    return turns, transport, left
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", ["stock", "same_providers"])
+def test_livekit_answers_the_weather_question_through_the_loopback(
+    variant: str, request: pytest.FixtureRequest
+) -> None:
+    url = request.getfixturevalue("llm_url") if variant == "stock" else None
+    peer = LiveKitPeer(variant, load_config(), url)  # type: ignore[arg-type]
+
+    turns, transport, left = asyncio.run(_session(peer))
+
+    assert left == [], f"tasks left running after run(): {left}"
+    assert len(turns) >= 1, turns
+    transcript = turns[0]["transcript"].lower()
+    assert "weather" in transcript and "paris" in transcript, turns
+    assert set(turns[0]) >= {"transcript", "reply", "interrupted", "spans"}
+    first = transport.first_output_ns
+    assert first is not None, "no bot audio reached the transport"
+    end_of_speech = transport.media_time_ns(END_OF_SPEECH_S)
+    assert first > end_of_speech
+    assert len(transport.bot_audio()) >= 0.5 * 16_000
+    assert all(len(pcm) == 320 for _, pcm in transport.output)
+    print(
+        f"\n{peer.name}: TTFA {(first - end_of_speech) / 1e6:.0f} ms (busy machine: "
+        f"for information only); reply: {turns[0]['reply']!r}; "
+        f"spans: {sorted(turns[0]['spans'])}"
+    )
