@@ -100,7 +100,9 @@ def print_summary(console: Console, results: dict[str, Any]) -> None:
     for name, ratios in results.get("ratios", {}).items():
         console.print(
             f"ours/{name}: TTFA p50 ×{_fmt_ratio(ratios['ttfa_p50'])}, "
-            f"p95 ×{_fmt_ratio(ratios['ttfa_p95'])}"
+            f"p95 ×{_fmt_ratio(ratios['ttfa_p95'])}; on the {ratios.get('matched_n', 0)} turns "
+            f"both answered: p50 ×{_fmt_ratio(ratios.get('matched_ttfa_p50'))}, "
+            f"p95 ×{_fmt_ratio(ratios.get('matched_ttfa_p95'))}"
         )
 
 

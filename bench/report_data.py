@@ -106,9 +106,9 @@ def cases_of(data: Mapping[str, Any], kinds: tuple[str, ...]) -> list[Mapping[st
 
 
 def case_ttfa(case: Mapping[str, Any]) -> float | None:
-    """TTFA of one turn; `first_audio_ms` is the same instant when a runner only sets that."""
-    ttfa = num(case.get("ttfa_ms"))
-    return ttfa if ttfa is not None else num(case.get("first_audio_ms"))
+    """TTFA of one turn. A false cut-off (audio before the end of speech) has none: its
+    `first_audio_ms` is negative and is not a latency."""
+    return num(case.get("ttfa_ms"))
 
 
 def ttfa_samples(data: Mapping[str, Any]) -> list[float]:

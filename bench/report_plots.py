@@ -276,6 +276,8 @@ def draw_waterfall(
                 alpha=1.0 if piece.on_path else OFF_PATH_ALPHA,
                 linewidth=0,
             )
+        if span.end < x_range[0]:
+            continue  # wholly left of the axis (a false cut-off): no label spilling outside
         if span.end <= right:
             ax.text(span.end, row, f" {span.ms:.0f}", va="center", fontsize=9, color="#333")
         else:
@@ -293,6 +295,9 @@ def draw_waterfall(
     ax.set_ylim(len(stages) - 0.5, -0.85)
     ax.tick_params(axis="x", labelsize=10)
     ttfa = "no bot audio" if view.ttfa is None else f"TTFA {view.ttfa:.0f} ms"
+    early = num(view.case.get("first_audio_ms"))
+    if view.ttfa is None and view.case.get("false_cutoff") and early is not None:
+        ttfa = f"false cut-off: answered {-early:.0f} ms before the end of speech"
     title = f"{view.id} · {ttfa}" + (f"\nOVER: {view.blame}" if view.blame else "")
     ax.set_title(title, loc="left", fontsize=11, color=OVER_COLOR if view.blame else "#111")
     if view.blame:

@@ -8,6 +8,8 @@ import platform
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from bench.measure import ratio, summarize
 from bench.runner import BenchRun
 from voice.config import STAGES, Config
@@ -46,7 +48,7 @@ def build_results(
     peers = {
         name: summarize(records, texts) for name, records in bench.cases.items() if name != OURS
     }
-    return {
+    results: dict[str, Any] = {
         "corpus": str(corpus_dir),
         "runs": runs,
         "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -56,14 +58,48 @@ def build_results(
         **ours,
         "skipped": bench.skipped,
         "peers": peers,
-        "ratios": {
-            name: {
-                "ttfa_p50": ratio(ours["ttfa_ms"]["p50"], peer["ttfa_ms"]["p50"]),
-                "ttfa_p95": ratio(ours["ttfa_ms"]["p95"], peer["ttfa_ms"]["p95"]),
-            }
-            for name, peer in peers.items()
-        },
     }
+    results["ratios"] = peer_ratios(results)
+    return results
+
+
+def _ttfa_by_run(cases: list[dict[str, Any]]) -> dict[tuple[str, int], float]:
+    return {
+        (case["id"], case["run"]): case["ttfa_ms"]
+        for case in cases
+        if case["kind"] == "turn" and case.get("ttfa_ms") is not None
+    }
+
+
+def peer_ratios(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """ours/peer TTFA ratios, over all answered turns and over the turns both answered.
+
+    The matched ratio is the fair one when one agent cuts some turns off (their TTFA is not
+    used) and the other answers them: long turns with pauses are then in one sample only.
+    """
+    ours = _ttfa_by_run(results.get("cases", []))
+    out: dict[str, dict[str, Any]] = {}
+    for name, peer in (results.get("peers") or {}).items():
+        theirs = _ttfa_by_run(peer.get("cases", []))
+        both = sorted(set(ours) & set(theirs))
+        ours_matched = [ours[key] for key in both]
+        theirs_matched = [theirs[key] for key in both]
+        out[name] = {
+            "ttfa_p50": ratio(results["ttfa_ms"]["p50"], peer["ttfa_ms"]["p50"]),
+            "ttfa_p95": ratio(results["ttfa_ms"]["p95"], peer["ttfa_ms"]["p95"]),
+            "matched_n": len(both),
+            "matched_ttfa_p50": ratio(
+                _percentile(ours_matched, 50), _percentile(theirs_matched, 50)
+            ),
+            "matched_ttfa_p95": ratio(
+                _percentile(ours_matched, 95), _percentile(theirs_matched, 95)
+            ),
+        }
+    return out
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    return float(np.percentile(values, q)) if values else None
 
 
 def budget_gate(results: dict[str, Any], budget_ms: float) -> str | None:

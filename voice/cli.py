@@ -185,6 +185,33 @@ def bench(
         raise typer.Exit(code)
 
 
+@app.command()
+def report(
+    results_json: Annotated[Path, typer.Argument(help="a results JSON written by voice bench")],
+    html: Annotated[Path, typer.Option("--report", help="where to write the HTML report")],
+    png_dir: Annotated[
+        Path | None, typer.Option("--png-dir", help="also export the figures as PNG")
+    ] = None,
+) -> None:
+    """Redraw the table and report of an earlier `voice bench --json` run."""
+    from bench.cli import print_summary
+    from bench.report import write_report
+    from bench.results import peer_ratios
+
+    try:
+        results = json.loads(results_json.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise _fail(f"{results_json}: no such file") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise _fail(f"{results_json}: not a results JSON ({exc})") from None
+    if not isinstance(results, dict) or "ttfa_ms" not in results:
+        raise _fail(f"{results_json}: not a results JSON written by voice bench")
+    results["ratios"] = peer_ratios(results)
+    print_summary(console, results)
+    written = write_report(results, html, png_dir)
+    console.print("report written to " + ", ".join(str(p) for p in written))
+
+
 corpus_app = typer.Typer(help="Benchmark corpora.", no_args_is_help=True)
 app.add_typer(corpus_app, name="corpus")
 
