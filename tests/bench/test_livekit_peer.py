@@ -11,8 +11,6 @@ boundary. Speed is printed, not asserted.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,24 +18,14 @@ import pytest
 
 from bench.peers.livekit_io import TransportAudioInput, TransportAudioOutput, to_rtc_frame
 from bench.peers.livekit_peer import LiveKitPeer
-from bench.peers.llm_server import start_llm_server
+from tests.bench.peer_session import check_weather_answer, left_tasks
 from voice.config import load_config
-from voice.providers import model_files
-from voice.talk import load_caller_audio
 from voice.transports.loopback import LoopbackTransport
-
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared/corpus/real"
-END_OF_SPEECH_S = 1.86  # weather-question.wav, from the corpus manifest
 
 
 def _tone(seconds: float, rate: int) -> np.ndarray:
     t = np.arange(int(seconds * rate)) / rate
     return (np.sin(2 * np.pi * 440 * t) * 8000).astype(np.int16)
-
-
-def _left_tasks() -> list[asyncio.Task[Any]]:
-    current = asyncio.current_task()
-    return [task for task in asyncio.all_tasks() if task is not current and not task.done()]
 
 
 def test_peer_variants_and_names() -> None:
@@ -56,7 +44,7 @@ def test_audio_input_yields_the_transport_frames_then_ends() -> None:
         audio_in = TransportAudioInput(transport)
         frames = [frame async for frame in audio_in]
         await audio_in.aclose()
-        return frames, audio_in.ended.is_set(), _left_tasks()
+        return frames, audio_in.ended.is_set(), left_tasks()
 
     frames, ended, left = asyncio.run(scenario())
     assert ended and left == []
@@ -89,7 +77,7 @@ def test_audio_output_reports_each_segment_once() -> None:
         out.clear_buffer()
         await asyncio.wait_for(out.wait_for_playout(), timeout=1)
         await out.aclose()
-        return started, finished, transport, _left_tasks()
+        return started, finished, transport, left_tasks()
 
     started, finished, transport, left = asyncio.run(scenario())
     assert left == []
@@ -101,29 +89,6 @@ def test_audio_output_reports_each_segment_once() -> None:
     assert len(transport.output) < 15 + 50  # the cleared rest of the 2 s segment never went out
 
 
-@pytest.fixture(scope="module")
-def llm_url() -> Iterator[str]:
-    with start_llm_server(model_files.gemma_gguf_path(), threads=2) as url:
-        yield url
-
-
-async def _session(peer: LiveKitPeer) -> tuple[list[dict[str, Any]], LoopbackTransport, list]:
-    # Generous limits: on a loaded 2-core machine llama.cpp can slow down tenfold, and the
-    # transport would otherwise end the session before the answer comes (or while it plays).
-    transport = LoopbackTransport(
-        load_caller_audio(CORPUS / "weather-question.wav"),
-        answer_timeout_ms=30_000,
-        max_tail_ms=30_000,
-    )
-    await peer.start()
-    try:
-        turns = await peer.run(transport)
-        left = _left_tasks()
-    finally:
-        await peer.close()
-    return turns, transport, left
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("variant", ["stock", "same_providers"])
 def test_livekit_answers_the_weather_question_through_the_loopback(
@@ -132,21 +97,4 @@ def test_livekit_answers_the_weather_question_through_the_loopback(
     url = request.getfixturevalue("llm_url") if variant == "stock" else None
     peer = LiveKitPeer(variant, load_config(), url)  # type: ignore[arg-type]
 
-    turns, transport, left = asyncio.run(_session(peer))
-
-    assert left == [], f"tasks left running after run(): {left}"
-    assert len(turns) >= 1, turns
-    transcript = turns[0]["transcript"].lower()
-    assert "weather" in transcript and "paris" in transcript, turns
-    assert set(turns[0]) >= {"transcript", "reply", "interrupted", "spans"}
-    first = transport.first_output_ns
-    assert first is not None, "no bot audio reached the transport"
-    end_of_speech = transport.media_time_ns(END_OF_SPEECH_S)
-    assert first > end_of_speech
-    assert len(transport.bot_audio()) >= 0.5 * 16_000
-    assert all(len(pcm) == 320 for _, pcm in transport.output)
-    print(
-        f"\n{peer.name}: TTFA {(first - end_of_speech) / 1e6:.0f} ms (busy machine: "
-        f"for information only); reply: {turns[0]['reply']!r}; "
-        f"spans: {sorted(turns[0]['spans'])}"
-    )
+    check_weather_answer(peer)
