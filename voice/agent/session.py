@@ -94,8 +94,13 @@ class VoiceSession:
                 [VADStage(vad_stream, self.models.vad_worker)],
                 self._on_vad_frame,
             )
+            # The call is over: a turn not yet committed never will be. Finish the others.
+            await self._cancel_speculation()
             for turn in list(self._active):
-                await turn.scope.wait()
+                if turn.scope.committed:
+                    await turn.scope.wait()
+                else:
+                    await self._discard(turn)
         finally:
             await self._cancel_speculation()
             for turn in list(self._active):
