@@ -16,7 +16,7 @@ from rich.table import Table
 from bench.agents import BenchAgent, OurAgent
 from bench.corpus import load_corpus
 from bench.results import budget_gate, build_results
-from bench.runner import run_corpus
+from bench.runner import priming_case, run_corpus
 from voice.config import STAGES, Config
 
 PEERS = ("pipecat", "livekit")
@@ -125,6 +125,7 @@ def bench_command(
 ) -> int:
     """Run the benchmark; return the process exit code."""
     corpus = load_corpus(corpus_dir)
+    primer = priming_case(corpus)  # chosen before --case filters the list
     if only:
         missing = sorted(set(only) - {case.id for case in corpus.cases})
         if missing:
@@ -157,6 +158,7 @@ def bench_command(
                     agents,
                     runs,
                     lambda label: progress.update(task, advance=1, case=label),
+                    primer=primer,
                 )
             )
     results = build_results(corpus_dir, bench, runs, config, texts)

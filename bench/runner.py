@@ -73,7 +73,10 @@ async def run_corpus(
     agents: list[BenchAgent],
     runs: int = 1,
     progress: Callable[[str], None] | None = None,
+    primer: Case | None = None,
 ) -> BenchRun:
+    """Replay `corpus`; overlay cases are played over the answer to `primer` (by default the
+    corpus's own priming turn, which may lie outside a filtered case list)."""
     result = BenchRun(cases={agent.name: [] for agent in agents})
     audio: dict[str, np.ndarray] = {}
     for case in corpus.cases:
@@ -81,8 +84,10 @@ async def run_corpus(
             audio[case.id] = case.load_pcm()
         except VoiceError as exc:
             result.skipped.append(f"{case.id}: {exc}")
-    primer = priming_case(corpus)
-    priming = audio.get(primer.id) if primer is not None else None
+    primer = primer or priming_case(corpus)
+    priming: np.ndarray | None = None
+    if primer is not None:
+        priming = audio[primer.id] if primer.id in audio else primer.load_pcm()
     for case in corpus.of_kind("barge_in", "backchannel", "noise"):
         if priming is None and case.id in audio:
             del audio[case.id]
