@@ -145,7 +145,6 @@ class VoiceSession:
             for older in [t for t in self._active if t is not turn]:
                 await older.scope.cancel()
             turn.scope.commit(event.at_ns)
-            turn.trace.committed_ns = event.at_ns
             turn.trace.add("endpoint", event.eos_ns, event.at_ns)
 
     async def _cancel_speculation(self) -> None:
@@ -162,7 +161,6 @@ class VoiceSession:
     def _start_turn(self, audio: UserAudio) -> _Turn:
         turn_id = next(self._turn_ids)
         turn = _Turn(TurnScope(turn_id), TurnTrace(turn_id, eos_ns=audio.eos_ns), audio)
-        turn.trace.speech_start_ns = audio.start_ns
         self._active.append(turn)
         turn.scope.spawn(self._run_turn(turn), "chain")
         return turn
@@ -189,7 +187,6 @@ class VoiceSession:
             if trace.first_audio_ns is None:
                 trace.first_audio_ns = handed_ns
                 trace.end("transport", handed_ns)
-            trace.last_audio_ns = handed_ns
 
         try:
             await run_pipeline(iterate(turn.audio), stages, playout)

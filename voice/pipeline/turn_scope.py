@@ -75,11 +75,6 @@ class TurnScope:
         if not self.committed:
             raise TurnCancelled(f"turn {self.turn_id} is cancelled")
 
-    def check(self) -> None:
-        """For loops in worker threads: raise if the turn was cancelled."""
-        if self.cancel_flag.is_set():
-            raise TurnCancelled(f"turn {self.turn_id} is cancelled")
-
     async def cancel(self) -> None:
         """Cancel every task of the turn and wait until all of them have finished."""
         self.cancel_flag.set()

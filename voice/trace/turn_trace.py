@@ -35,13 +35,10 @@ def _ms(ns: int | None, origin_ns: int = 0) -> float | None:
 class TurnTrace:
     turn_id: int
     eos_ns: int
-    speech_start_ns: int | None = None
     transcript: str = ""
     reply: str = ""
     spans: dict[str, Span] = field(default_factory=dict)
     first_audio_ns: int | None = None
-    last_audio_ns: int | None = None
-    committed_ns: int | None = None
     outcome: str = "pending"  # pending | answered | discarded | failed | empty
     error: str | None = None
 
