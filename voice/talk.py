@@ -23,7 +23,7 @@ from voice.providers.registry import Models, load_models
 from voice.trace.turn_trace import TurnTrace
 from voice.transports.loopback import LoopbackTransport
 
-DEMO_QUESTION = "What is the weather like in Paris today?"
+DEMO_QUESTION = "What is the weather like in London today?"
 SILENCE_PEAK = 32  # about -60 dBFS: below this nothing in the file can be speech
 
 
