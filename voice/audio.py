@@ -114,10 +114,6 @@ def int16_to_float(samples: np.ndarray) -> np.ndarray:
     return np.asarray(samples, dtype=np.float32) / 32768.0
 
 
-def float_to_int16(samples: np.ndarray) -> np.ndarray:
-    return np.clip(np.asarray(samples) * 32768.0, -32768, 32767).astype(np.int16)
-
-
 def split_frames(samples: np.ndarray, frame_samples: int = FRAME_SAMPLES) -> Iterator[np.ndarray]:
     """Cut audio into whole frames; the last partial frame is padded with silence."""
     for start in range(0, len(samples), frame_samples):

@@ -4,12 +4,11 @@ transport in real time, as `voice talk` runs it."""
 from __future__ import annotations
 
 import asyncio
-import re
 
-import jiwer
 import numpy as np
 import pytest
 
+from bench.measure import wer
 from voice.audio import read_wav, to_internal
 from voice.config import STAGES
 from voice.talk import talk, talk_async
@@ -18,13 +17,11 @@ from voice.transports.loopback import LoopbackTransport
 pytestmark = pytest.mark.slow
 
 
-def _words(text: str) -> str:
-    # punctuation becomes a space, so "10:30" and "10 30" are the same words
-    return " ".join(re.sub(r"[^a-z0-9']+", " ", text.lower()).split())
-
-
 def normalized_wer(reference: str, hypothesis: str) -> float:
-    return float(jiwer.wer(_words(reference), _words(hypothesis) or "<empty>"))
+    """The bench's own WER (punctuation ignored), so tests and reports agree."""
+    error = wer(reference, hypothesis)
+    assert error is not None, "empty reference text"
+    return error
 
 
 def case_audio(corpus, case) -> np.ndarray:

@@ -6,7 +6,6 @@ install when a file is missing, so `voice doctor` and a session fail with the fi
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import importlib.util
 from pathlib import Path
@@ -107,11 +106,3 @@ def gemma_gguf_path(cache_dir: Path | None = None) -> Path:
         ) from exc
     marker.write_text(gemma.EXPECTED_SHA256 + "\n")
     return path
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from voice.audio import SAMPLE_RATE, int16_to_float
+from voice.audio import SAMPLE_RATE, int16_to_float, split_frames
 from voice.providers.onnx import onnx_session
 
 WINDOW = 512
@@ -59,7 +59,5 @@ class SileroVAD:
 
     def speech_mask(self, pcm: np.ndarray, threshold: float = 0.5) -> np.ndarray:
         """Per-20 ms-frame speech decision for a whole clip (used by tests and tooling)."""
-        from voice.audio import split_frames
-
         stream = self.new_stream()
         return np.array([stream.probability(f) >= threshold for f in split_frames(pcm)])
