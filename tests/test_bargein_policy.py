@@ -271,3 +271,14 @@ def test_heard_text_apportions_the_clause_in_play_by_characters() -> None:
     assert heard_text(clauses, 8000 + 32000 * 21 // 36) == "Sure, the weather in Paris"
     assert heard_text(clauses, 40000) == "Sure, the weather in Paris is sunny today."
     assert mark_interrupted("Sure, the weather in Paris") == "Sure, the weather in Paris—"
+
+
+def test_a_late_transcript_of_earlier_speech_is_not_taken_for_the_current_one() -> None:
+    policy, clock = speaking()
+    first = clock.voiced(160)[1]
+    clock.silent(140)  # first speech ends; its STT is still out
+    policy.transcript("", clock.t, final=True, speech_ns=first.inputs["speech_ns"])
+    assert policy.state == "listening"
+    clock.voiced(200)
+    assert policy.transcript("Yeah.", clock.t, final=False, speech_ns=first.inputs["speech_ns"]) == []
+    assert policy.state == "paused"

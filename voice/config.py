@@ -65,6 +65,29 @@ class TurnConfig:
 
 
 @dataclass
+class BargeInConfig:
+    """Interruptions while the bot speaks (docs/bargein.md says how to tune them)."""
+
+    enabled: bool = True  # off: speech over the bot never stops it (a real turn waits)
+    strategy: str = "pause"  # pause: hold audio at once, then confirm or resume | wait
+    threshold: float = 0.5  # VAD probability of a voiced frame
+    min_energy_dbfs: float = -50.0  # quieter frames never count as speech
+    pause_after_ms: int = 40  # voiced run that pauses the bot (strategy "pause")
+    min_speech_ms: int = 160  # speech before any interruption (and the first quick STT)
+    min_words: int = 1  # words (outside ignore_words) that make an interruption
+    confirm_ms: int = 900  # speech that interrupts whatever its words
+    end_silence_ms: int = 120  # silence that ends the speech over the bot
+    max_pause_ms: int = 1500  # a pause never lasts longer
+    ignore_words: list[str] = field(
+        default_factory=lambda: [
+            *("yeah", "yes", "yep", "yup", "mm-hmm", "mhm", "mm", "hmm", "hm", "uh-huh"),
+            *("uh huh", "um hum", "right", "okay", "ok", "sure", "i see", "got it"),
+            *("alright", "all right", "oh", "ah", "uh", "um", "wow", "cool", "nice"),
+        ]
+    )
+
+
+@dataclass
 class BudgetConfig:
     total_ms: int = 500
     stages: dict[str, int] = field(
@@ -95,6 +118,7 @@ class Config:
     turn: TurnConfig = field(default_factory=TurnConfig)
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     trace: TraceConfig = field(default_factory=TraceConfig)
+    bargein: BargeInConfig = field(default_factory=BargeInConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -127,6 +151,11 @@ def _coerce(value: Any, current: Any, where: str) -> Any:
             if not isinstance(value, str):
                 raise ValueError(value)
             return value
+        if isinstance(current, list):  # a TOML list of strings, or "a, b" from the environment
+            items = value.split(",") if isinstance(value, str) else value
+            if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+                raise ValueError(value)
+            return [item.strip() for item in items if item.strip()]
     except ValueError:
         raise ConfigError(f"{where}: expected {type(current).__name__}, got {value!r}") from None
     raise ConfigError(f"{where}: unsupported value {value!r}")
@@ -205,5 +234,9 @@ def _validate(config: Config) -> None:
             raise ConfigError(f"{name}.threads must be at least 1, got {threads}")
     if config.turn.silence_ms < 20:
         raise ConfigError(f"turn.silence_ms must be at least 20, got {config.turn.silence_ms}")
+    if config.bargein.strategy not in ("pause", "wait"):
+        raise ConfigError(
+            f"bargein.strategy must be 'pause' or 'wait', got {config.bargein.strategy!r}"
+        )
     if config.budget.total_ms <= 0:
         raise ConfigError("budget.total_ms must be positive")

@@ -25,6 +25,8 @@ from voice.agent.stages import (
     VADStage,
     now_ns,
 )
+from voice.bargein.controller import BargeIn, Playout
+from voice.bargein.heard import heard_text
 from voice.config import Config
 from voice.pipeline.frames import AudioFrame, Frame, TurnEvent, UserAudio, VADFrame
 from voice.pipeline.runner import Stage, iterate, run_pipeline
@@ -80,6 +82,10 @@ class VoiceSession:
         self._speculative: _Turn | None = None
         self._active: list[_Turn] = []
         self._user_speaking = False
+        # Speech over the bot goes to the barge-in policy first (voice/bargein).
+        self.bargein = BargeIn(
+            config.bargein, transport, models.stt, models.stt_worker, self._on_turn_event
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -105,6 +111,7 @@ class VoiceSession:
             await self._cancel_speculation()
             for turn in list(self._active):
                 await turn.scope.cancel()
+            await self.bargein.close()
         return self.result
 
     @property
@@ -120,8 +127,10 @@ class VoiceSession:
         if not self._heard_first_frame:
             self._heard_first_frame = True
             self.started_ns = frame.audio.media_time_ns
+        await self.bargein.on_frame(frame)
         for event in self.detector.push(frame):
-            await self._on_turn_event(event)
+            if not self.bargein.holds(event):
+                await self._on_turn_event(event)
 
     async def _on_turn_event(self, event: TurnEvent) -> None:
         if event.kind == "speech_started":
@@ -169,6 +178,7 @@ class VoiceSession:
         scope, trace = turn.scope, turn.trace
         models = self.models
         tts_stage = TTSStage(models.tts, models.tts_worker, scope, trace)
+        out = self.bargein.playout(scope, trace)
         stages: list[Stage] = [
             STTStage(models.stt, models.stt_worker, trace),
             LLMStage(models.llm, models.llm_worker, list(self.history), scope, trace),
@@ -183,7 +193,7 @@ class VoiceSession:
                 ready_ns = now_ns()
                 await scope.wait_committed()
                 trace.start("transport", max(ready_ns, now_ns()))
-            handed_ns = await self.transport.send_audio(frame.pcm)
+            handed_ns = await out.send(frame.pcm)
             if trace.first_audio_ns is None:
                 trace.first_audio_ns = handed_ns
                 trace.end("transport", handed_ns)
@@ -196,25 +206,32 @@ class VoiceSession:
             trace.outcome = "discarded"
             if trace.first_audio_ns is not None:
                 trace.outcome = "interrupted"
-            self._finish(turn, tts_stage)
+            self._finish(turn, tts_stage, out)
             raise
         except Exception as exc:  # one turn's failure ends that turn, never the session
             log.exception("turn %d failed", trace.turn_id)
             trace.outcome = "failed"
             trace.error = f"{type(exc).__name__}: {exc}"
-        self._finish(turn, tts_stage)
+        self._finish(turn, tts_stage, out)
 
-    def _finish(self, turn: _Turn, tts_stage: TTSStage) -> None:
+    def _finish(self, turn: _Turn, tts_stage: TTSStage, out: Playout) -> None:
+        self.bargein.turn_over(out)
         if turn in self._active:
             self._active.remove(turn)
         trace = turn.trace
-        trace.reply = " ".join(tts_stage.spoken)
+        interrupted = trace.outcome == "interrupted"
+        # Only what the caller heard goes into the history.
+        trace.reply = (
+            heard_text(tts_stage.clauses, out.played_samples)
+            if interrupted
+            else " ".join(tts_stage.spoken)
+        )
         if not turn.scope.committed:
             return
         if trace.transcript:
             self.history.append(DialogueTurn("user", trace.transcript))
             if trace.reply:
-                self.history.append(DialogueTurn("assistant", trace.reply))
+                self.history.append(DialogueTurn("assistant", trace.reply, interrupted))
         self.result.turns.append(trace)
         otel.export_turn(trace, self.session_id)
         if self.on_turn is not None:

@@ -12,7 +12,7 @@ from functools import partial
 
 import numpy as np
 
-from voice.audio import StreamResampler
+from voice.audio import SAMPLE_RATE, StreamResampler
 from voice.pipeline.clauses import ClauseChunker
 from voice.pipeline.frames import (
     AudioFrame,
@@ -135,6 +135,9 @@ class TTSStage:
         self._scope = scope
         self._trace = trace
         self.spoken: list[str] = []
+        # (clause, 16 kHz samples of its audio so far): maps a playout position to the words
+        # heard when the turn is interrupted (voice/bargein/heard.py).
+        self.clauses: list[tuple[str, int]] = []
 
     async def process(self, frames: AsyncIterator[Frame]) -> AsyncIterator[Frame]:
         resampler = StreamResampler(self._tts.sample_rate)
@@ -146,8 +149,13 @@ class TTSStage:
                 partial(self._tts.synthesize, frame.text, self._scope.cancel_flag),
                 self._scope.cancel_flag,
             )
+            self.clauses.append((frame.text, 0))
             async for chunk in chunks:
                 self._trace.end("tts.ttfb", now_ns())
+                # Counted as synthesized, not as framed: frames wait in the queue to playout.
+                text, samples = self.clauses[-1]
+                added = round(len(chunk) * SAMPLE_RATE / self._tts.sample_rate)
+                self.clauses[-1] = (text, samples + added)
                 for pcm in resampler.push(chunk):
                     yield AudioFrame(pcm, now_ns())
             self.spoken.append(frame.text)

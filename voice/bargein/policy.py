@@ -105,7 +105,7 @@ def frame_energy_dbfs(pcm: np.ndarray) -> float:
     if len(pcm) == 0:
         return -120.0
     rms = float(np.sqrt(np.mean(np.square(pcm.astype(np.float64)))))
-    return -120.0 if rms < 1e-3 else round(20 * np.log10(rms / 32768.0), 1)
+    return -120.0 if rms < 1e-3 else round(float(20 * np.log10(rms / 32768.0)), 1)
 
 
 def classify_words(text: str, ignore_words: tuple[str, ...]) -> tuple[list[str], list[str]]:
@@ -214,10 +214,17 @@ class BargeInPolicy:
             speech.ended = True
         return self._judge(end_ns)
 
-    def transcript(self, text: str, now_ns: int, final: bool) -> list[Decision]:
-        """The quick STT's result for the snippet requested last (`final`: the whole speech)."""
+    def transcript(
+        self, text: str, now_ns: int, final: bool, speech_ns: int | None = None
+    ) -> list[Decision]:
+        """The quick STT's result for the snippet requested last (`final`: the whole speech).
+
+        `speech_ns`, the `transcribe` request's, makes sure a late result for earlier speech
+        is not taken for the current one."""
         speech = self._speech
         if speech is None or not self.judging:
+            return []
+        if speech_ns is not None and speech_ns != speech.start_ns:
             return []
         speech.stt_pending = False
         speech.transcript = text
@@ -314,7 +321,11 @@ class BargeInPolicy:
                         "transcribe",
                         now_ns,
                         "final snippet" if speech.ended else "snippet so far",
-                        {"final": speech.ended, "voiced_ms": speech.voiced_ms},
+                        {
+                            "final": speech.ended,
+                            "voiced_ms": speech.voiced_ms,
+                            "speech_ns": speech.start_ns,
+                        },
                         snippet=np.concatenate(speech.frames),
                     )
                 )

@@ -36,6 +36,7 @@ class STT(Protocol):
 class DialogueTurn:
     role: str  # "user" or "assistant"
     text: str
+    interrupted: bool = False  # assistant: the caller cut in; `text` is only what was heard
 
 
 class LLM(Protocol):

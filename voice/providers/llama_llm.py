@@ -43,7 +43,10 @@ def render_prompt(system_prompt: str, history: Sequence[DialogueTurn]) -> str:
     """The dialogue as text, ending with an open assistant line when the user spoke last."""
     lines = [system_prompt, ""]
     for turn in (*FEW_SHOT, *history):
-        lines.append(f"{_ROLE_PREFIX[turn.role]}: {' '.join(turn.text.split())}")
+        text = " ".join(turn.text.split())
+        if turn.interrupted:  # "Sure, the weather in Paris is—": the model sees the cut
+            text = text.rstrip(",;:.-") + "—"
+        lines.append(f"{_ROLE_PREFIX[turn.role]}: {text}")
     prompt = "\n".join(lines)
     if history and history[-1].role == "user":
         prompt += "\nAssistant:"

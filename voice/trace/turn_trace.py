@@ -39,8 +39,12 @@ class TurnTrace:
     reply: str = ""
     spans: dict[str, Span] = field(default_factory=dict)
     first_audio_ns: int | None = None
-    outcome: str = "pending"  # pending | answered | discarded | failed | empty
+    outcome: str = "pending"  # pending | answered | discarded | interrupted | failed | empty
     error: str | None = None
+    # Barge-in: every decision taken while this turn spoke, with its inputs (voice/bargein).
+    bargein: list[dict[str, Any]] = field(default_factory=list)
+    paused_ms: float = 0.0  # how long playout was held for speech over the bot
+    resumed: int = 0  # how often it played on after such a pause
 
     def start(self, name: str, at_ns: int) -> None:
         if name not in self.spans:
@@ -85,4 +89,12 @@ class TurnTrace:
                 for name, span in sorted(self.spans.items(), key=lambda item: item[1].start_ns)
             },
             **({"error": self.error} if self.error else {}),
+            **(self._bargein_dict(origin_ns) if self.bargein else {}),
         }
+
+    def _bargein_dict(self, origin_ns: int) -> dict[str, Any]:
+        decisions = [
+            {"at_ms": _ms(d["at_ns"], origin_ns), **{k: v for k, v in d.items() if k != "at_ns"}}
+            for d in self.bargein
+        ]
+        return {"bargein": decisions, "paused_ms": self.paused_ms, "resumed": self.resumed}

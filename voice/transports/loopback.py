@@ -68,6 +68,9 @@ class LoopbackTransport:
         self.origin_ns: int | None = None
         self.overlay_start_ns: int | None = None  # media time of the overlay's first sample
         self.output: list[tuple[int, np.ndarray]] = []  # (handed-over time, 20 ms frame)
+        self._play_start_ns: list[int] = []  # when each output frame is due to play
+        self.dropped: set[int] = set()  # output frames cleared from the buffer before playing
+        self.clears: list[int] = []  # times of `clear_audio` calls
         self._play_end_ns = 0
 
     def media_time_ns(self, file_time_s: float) -> int:
@@ -145,14 +148,30 @@ class LoopbackTransport:
     async def send_audio(self, pcm: np.ndarray) -> int:
         handed = time.monotonic_ns()
         self.output.append((handed, pcm))
-        self._play_end_ns = max(self._play_end_ns, handed) + FRAME_NS
+        play_start = max(self._play_end_ns, handed)
+        self._play_start_ns.append(play_start)
+        self._play_end_ns = play_start + FRAME_NS
         await sleep_until(self._play_end_ns - self._lookahead_ns)
         return handed
 
     async def clear_audio(self) -> None:
-        self._play_end_ns = time.monotonic_ns()
+        """Drop the frames handed over but not yet played (at most the lookahead): the caller
+        never hears them, and the next frame plays at once."""
+        now = time.monotonic_ns()
+        self.clears.append(now)
+        for index in range(len(self._play_start_ns) - 1, -1, -1):
+            if self._play_start_ns[index] < now:
+                break
+            self.dropped.add(index)
+        self._play_end_ns = now
 
     def bot_audio(self) -> np.ndarray:
+        """Every frame handed over (the measurement boundary of the benchmark)."""
         if not self.output:
             return np.zeros(0, dtype=np.int16)
         return np.concatenate([pcm for _, pcm in self.output])
+
+    def played_audio(self) -> np.ndarray:
+        """What the caller heard: the frames handed over, less those `clear_audio` dropped."""
+        kept = [pcm for index, (_, pcm) in enumerate(self.output) if index not in self.dropped]
+        return np.concatenate(kept) if kept else np.zeros(0, dtype=np.int16)
