@@ -34,6 +34,10 @@ def turn_report(trace: TurnTrace) -> dict[str, Any]:
         "interrupted": trace.outcome == "interrupted",
         "outcome": trace.outcome,
         "first_audio_ns": trace.first_audio_ns,
+        # Barge-in: how long playout was held for speech over the bot, how often it played on.
+        "paused_ms": trace.paused_ms,
+        "resumed": trace.resumed,
+        "bargein": [{k: v for k, v in d.items() if k != "at_ns"} for d in trace.bargein],
         "spans": {
             name: {"start_ns": span.start_ns, "end_ns": span.end_ns}
             for name, span in trace.spans.items()

@@ -32,6 +32,7 @@ class Case:
     eos_s: float | None = None  # turn: end of user speech, file time
     holds_s: tuple[float, ...] = ()  # turn: starts of mid-turn pauses, file time
     onset_s: float | None = None  # overlay kinds: sound onset, file time
+    after_output_s: float | None = None  # overlay kinds: clip start into the agent's audio
     line: int = 0
 
     def load_pcm(self) -> np.ndarray:
@@ -105,6 +106,7 @@ def _parse(entry: Any, root: Path, line: int) -> Case:
         eos_s=_number(entry, "eos_s", kind == "turn"),
         holds_s=tuple(float(h) for h in holds),
         onset_s=_number(entry, "onset_s", kind in OVERLAY_KINDS),
+        after_output_s=_number(entry, "after_output_s", False),
         line=line,
     )
     _check_times(case)

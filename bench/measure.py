@@ -19,6 +19,7 @@ from bench.corpus import Case
 from voice.config import STAGES
 
 NS_PER_MS = 1_000_000
+FALSE_PAUSE_MS = 300  # a reply held longer than this for a backchannel or noise: a false stop
 
 
 @dataclass
@@ -128,8 +129,22 @@ def measure_overlay(case: Case, rec: Recording, run: int) -> dict[str, Any]:
         record["error"] = record.get("error") or "the agent never answered the priming turn"
         return record
     onset_ns = rec.overlay_start_ns + round((case.onset_s - case.start_s) * 1e9)
+    # The reply playing at the onset ends where the agent's next reply (its answer to the
+    # caller who cut in) begins: that answer's frames are not part of the stop.
+    next_reply_ns = min(
+        (t["first_audio_ns"] for t in rec.turns if (t.get("first_audio_ns") or 0) > onset_ns),
+        default=None,
+    )
     before = [t for t in rec.output_ns if t <= onset_ns]
-    after = [t for t in rec.output_ns if t > onset_ns]
+    after = [
+        t for t in rec.output_ns if t > onset_ns and (next_reply_ns is None or t < next_reply_ns)
+    ]
+    # Barge-in judgement (agents that report it): how long the reply was held for this sound,
+    # and whether it played on afterwards. A hold longer than FALSE_PAUSE_MS is heard as a
+    # false stop: on a backchannel or a noise it counts as a false barge-in.
+    pauses = [t["paused_ms"] for t in rec.turns if t.get("paused_ms") is not None]
+    record["paused_ms"] = round(sum(pauses), 1) if pauses else None
+    record["resumed"] = any(bool(t.get("resumed")) for t in rec.turns) if pauses else None
     last_of_reply = (after or before)[-1] if rec.output_ns else None
     record["first_audio_ms"] = _rel_ms(rec.output_ns[0], onset_ns) if rec.output_ns else None
     record["audio_end_ms"] = _rel_ms(last_of_reply, onset_ns)
@@ -137,7 +152,8 @@ def measure_overlay(case: Case, rec: Recording, run: int) -> dict[str, Any]:
     stop_ms = 0.0 if not after else round((after[-1] - onset_ns) / NS_PER_MS, 1)
     record["stop_ms"] = stop_ms
     if case.kind != "barge_in":
-        record["false_bargein"] = record["interrupted"]
+        held_too_long = (record["paused_ms"] or 0.0) > FALSE_PAUSE_MS
+        record["false_bargein"] = record["interrupted"] or held_too_long
     return record
 
 

@@ -48,7 +48,8 @@ async def run_case(
     else:
         assert priming is not None
         transport = LoopbackTransport(
-            priming, overlay=Overlay(pcm, after_output_s=OVERLAY_AFTER_OUTPUT_S)
+            priming,
+            overlay=Overlay(pcm, after_output_s=case.after_output_s or OVERLAY_AFTER_OUTPUT_S),
         )
     timeout = len(pcm) / 16000 + CASE_TIMEOUT_PAD_S
     error: str | None = None
