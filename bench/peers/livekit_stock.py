@@ -1,9 +1,12 @@
 """Local Whisper and Piper as LiveKit plugins, written the way a LiveKit user would write them.
 
 LiveKit Agents has no local Whisper or Piper plugin, so the stock peer needs its own: these are
-deliberately plain (faster-whisper's default `transcribe()`, `PiperVoice.load()` with its own
-ONNX session defaults), so that the stock peer measures what a LiveKit user gets with these
-models, not our tuned providers (that is the same-providers variant's job).
+deliberately plain (faster-whisper's default `transcribe()`, `PiperVoice.load()`), so that the
+stock peer measures what a LiveKit user gets with these models, not our tuned providers (that
+is the same-providers variant's job). Only the thread counts are pinned, as for every agent
+(Whisper's `cpu_threads`; Piper's ONNX session rebuilt with our TTS thread count instead of ONNX
+Runtime's default of one per core), and both are warmed once like every agent's models
+(`bench.peers.warm`).
 
 Whisper is non-streaming: LiveKit's session wraps it in `stt.StreamAdapter` with the session's
 VAD, which sends each VAD-delimited utterance to `_recognize_impl`. Piper is non-streaming too:
@@ -22,9 +25,9 @@ from faster_whisper import WhisperModel
 from livekit.agents import APIConnectOptions, stt, tts, utils
 from livekit.agents.language import LanguageCode
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, NotGivenOr
-from piper import PiperVoice
 
 from bench.peers.livekit_io import buffer_to_pcm16k
+from bench.peers.warm import onnx_threads, pinned_piper, warm_piper, warm_whisper
 
 
 class FasterWhisperSTT(stt.STT):
@@ -48,7 +51,7 @@ class FasterWhisperSTT(stt.STT):
 
     def warm_up(self) -> None:
         """One inference on silence, so graph set-up does not land on the first turn."""
-        self._transcribe(np.zeros(8000, dtype=np.float32))
+        warm_whisper(self._whisper)
 
     def _transcribe(self, audio: np.ndarray) -> str:
         segments, _info = self._whisper.transcribe(audio)
@@ -72,8 +75,8 @@ class FasterWhisperSTT(stt.STT):
 class PiperTTS(tts.TTS):
     """A Piper voice loaded with `PiperVoice.load()`, one request per text (sentence)."""
 
-    def __init__(self, model_path: Path, config_path: Path) -> None:
-        voice = PiperVoice.load(model_path, config_path=config_path)
+    def __init__(self, model_path: Path, config_path: Path, *, threads: int = 2) -> None:
+        voice = pinned_piper(model_path, config_path, threads)
         super().__init__(
             capabilities=tts.TTSCapabilities(streaming=False),
             sample_rate=int(voice.config.sample_rate),
@@ -95,10 +98,13 @@ class PiperTTS(tts.TTS):
     ) -> tts.ChunkedStream:
         return _PiperStream(tts=self, input_text=text, conn_options=conn_options)
 
+    @property
+    def threads(self) -> int | None:
+        return onnx_threads(self._voice.session)
+
     def warm_up(self) -> None:
         """One synthesis, so ONNX set-up does not land on the first reply."""
-        for _chunk in self.audio_chunks("Hello there."):
-            pass
+        warm_piper(self._voice)
 
     def audio_chunks(self, text: str) -> Iterator[bytes]:
         """Piper's chunks (one per sentence) as int16 bytes."""

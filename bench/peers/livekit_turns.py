@@ -10,6 +10,9 @@ which are placed on our `time.monotonic_ns()` clock with one offset read at the 
 - `llm.ttft`: LLM request -> first token (LLM metrics of the reply's speech).
 - `tts.ttfb`: the first TTS request of the reply -> its first audio (TTS metrics).
 - `transport`: the first TTS audio -> the reply's first frame handed to the transport.
+
+End-of-turn predictions (time, probability; `livekit_eot`) go to the bot turn that followed
+them: each turn gets those made after the previous turn's commit and up to its own.
 """
 
 from __future__ import annotations
@@ -67,8 +70,14 @@ class TurnLog:
         """A `time.time()` reading on the `time.monotonic_ns()` clock."""
         return round(wall_s * 1e9) + self.offset_ns
 
-    def turns(self, segment_starts: list[SegmentStart]) -> list[dict[str, Any]]:
-        """One dict per assistant message, in order."""
+    def turns(
+        self,
+        segment_starts: list[SegmentStart],
+        predictions: list[dict[str, Any]] | None = None,
+    ) -> list[dict[str, Any]]:
+        """One dict per assistant message, in order; `predictions` are the end-of-turn
+        model's, on the monotonic clock."""
+        pending = sorted(predictions or [], key=lambda p: p["at_ns"])
         for handle in self.handles:
             for item in handle.chat_items:
                 self.speech_of_item[item.id] = handle.id
@@ -84,13 +93,18 @@ class TurnLog:
                 continue
             first_ns = _first_audio_ns(item, segment_starts)
             speech_id = self.speech_of_item.get(item.id)
+            spans = self._spans(speech_id, first_ns)
+            committed = (spans.get("endpoint") or {}).get("end_ns") or first_ns
+            mine = [p for p in pending if committed is None or p["at_ns"] <= committed]
+            pending = pending[len(mine) :]
             result.append(
                 {
                     "transcript": " ".join(user_text),
                     "reply": text,
                     "interrupted": bool(item.interrupted),
                     "first_audio_ns": first_ns,
-                    "spans": self._spans(speech_id, first_ns),
+                    "spans": spans,
+                    "eot_predictions": mine,
                 }
             )
             user_text = []

@@ -34,6 +34,7 @@ from voice.providers.llama_llm import DEFAULT_SYSTEM_PROMPT, render_prompt
 
 CHAT_FORMAT = "voice-dialogue"
 MODEL_ALIAS = "voice-gemma"
+TOP_P = 0.9  # as our llama provider samples; both stock peers send it
 STOP = ["\nUser", "\n", "User:"]
 HOST = "127.0.0.1"
 _REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -16,6 +16,12 @@ Variants (see `pipecat_stock` and `pipecat_services`):
   `WhisperSTTService`, `OpenAILLMService` on our GGUF behind `llm_server`, `PiperTTSService`.
 - `same_providers`: the same Pipecat VAD and turn strategy, with our STT/LLM/TTS providers
   wrapped as Pipecat services, which isolates the framework's overhead from provider choices.
+
+Either can run with `end_of_turn="vad"` (Pipecat's VAD-only stop strategy instead of Smart
+Turn; the peer's name gets a `_vad` suffix), see `pipecat_eot`.
+
+Warm-up follows the bench's one policy (`bench.agents.WARM_UP_POLICY`): models loaded once
+per peer are warmed once in `start()`; the LLM's prompt prefix before every session.
 """
 
 from __future__ import annotations
@@ -41,7 +47,14 @@ from pipecat.processors.aggregators.llm_response_universal import (
 from pipecat.processors.frame_processor import FrameProcessor
 from pipecat.workers.runner import WorkerRunner
 
+from bench.fairness import system_prompt
 from bench.peers.llm_server import warm_up
+from bench.peers.pipecat_eot import (
+    EndOfTurn,
+    SmartTurnModel,
+    describe_end_of_turn,
+    user_turn_strategies,
+)
 from bench.peers.pipecat_services import OurLLMService, OurSTTService, OurTTSService
 from bench.peers.pipecat_stock import StockModels, stock_llm, stock_stt, stock_tts
 from bench.peers.pipecat_transport import LoopbackInput, LoopbackPipecatTransport
@@ -60,29 +73,63 @@ END_TIMEOUT_S = 60.0  # after the input ends: what is queued is still played, in
 class PipecatPeer:
     """A `BenchAgent`: Pipecat sessions over our loopback transport, models loaded once."""
 
-    def __init__(self, variant: Variant, config: Config, llm_base_url: str | None = None) -> None:
+    def __init__(
+        self,
+        variant: Variant,
+        config: Config,
+        llm_base_url: str | None = None,
+        *,
+        end_of_turn: EndOfTurn = "smart_turn",
+    ) -> None:
         if variant not in ("stock", "same_providers"):
             raise ValueError(f"unknown Pipecat variant {variant!r}")
+        if end_of_turn not in ("smart_turn", "vad"):
+            raise ValueError(f"unknown end-of-turn mode {end_of_turn!r}")
         if variant == "stock" and not llm_base_url:
             raise ValueError("the stock Pipecat variant needs llm_base_url (see llm_server)")
         self.variant = variant
         self.config = config
         self.llm_base_url = llm_base_url
-        self.name = "pipecat" if variant == "stock" else "pipecat_same_providers"
+        self.end_of_turn: EndOfTurn = end_of_turn
+        name = "pipecat" if variant == "stock" else "pipecat_same_providers"
+        self.name = name if end_of_turn == "smart_turn" else f"{name}_vad"
         self._stock: StockModels | None = None
         self._models: Models | None = None
+        self._smart_turn: SmartTurnModel | None = None
 
     async def start(self) -> None:
-        """Load the models once (off the event loop); every session reuses them."""
+        """Load (and warm) the models once, off the event loop; every session reuses them."""
         if self.variant == "stock":
             if self._stock is None:
                 self._stock = await asyncio.to_thread(StockModels, self.config)
         elif self._models is None:
             self._models = await asyncio.to_thread(load_models, self.config)
+        if self.end_of_turn == "smart_turn" and self._smart_turn is None:
+            self._smart_turn = await asyncio.to_thread(SmartTurnModel)
+
+    def describe(self) -> dict[str, Any]:
+        """Threads per component, the end-of-turn model that runs, and the warm-up done."""
+        config = self.config
+        threads: dict[str, Any] = {
+            "vad": 1,  # Pipecat's SileroOnnxModel fixes one intra-op thread
+            "end_of_turn": self._smart_turn.threads if self._smart_turn else None,
+            "stt": config.stt.threads,
+            "llm": config.llm.threads,  # the llama.cpp server, or our provider
+            "tts": config.tts.threads,
+        }
+        if self._stock is not None:
+            threads.update(self._stock.threads())
+        return {
+            "threads": threads,
+            "end_of_turn": describe_end_of_turn(self.end_of_turn, self._smart_turn),
+            "system_prompt": system_prompt(config),
+            "warm_up": "STT, TTS and Smart Turn once at start; LLM prefix before every session",
+        }
 
     async def close(self) -> None:
         """Nothing to release: the LLM server belongs to the caller, the models to the process."""
         self._stock = None
+        self._smart_turn = None
 
     def _services(self) -> tuple[FrameProcessor, FrameProcessor, FrameProcessor]:
         """This session's STT, LLM and TTS services (fresh per session, models shared)."""
@@ -102,7 +149,7 @@ class PipecatPeer:
         does, so no variant pays for it in its first reply."""
         if self.variant == "stock":
             assert self.llm_base_url is not None
-            await asyncio.to_thread(warm_up, self.llm_base_url, self.config.llm.system_prompt)
+            await asyncio.to_thread(warm_up, self.llm_base_url, system_prompt(self.config))
         else:
             assert self._models is not None
             await self._models.llm_worker.run(self._models.llm.warm_up, [])
@@ -117,7 +164,10 @@ class PipecatPeer:
         stt, llm, tts = self._services()
         user, assistant = LLMContextAggregatorPair(
             LLMContext(),
-            user_params=LLMUserAggregatorParams(vad_analyzer=SileroVADAnalyzer()),
+            user_params=LLMUserAggregatorParams(
+                vad_analyzer=SileroVADAnalyzer(),
+                user_turn_strategies=user_turn_strategies(self.end_of_turn, self._smart_turn),
+            ),
         )
         _record_turns(user, assistant, recorder)
         pipeline = Pipeline([loopback.input(), stt, user, llm, tts, loopback.output(), assistant])

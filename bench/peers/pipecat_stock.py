@@ -5,13 +5,15 @@
   setting, and faster-whisper's default is 4 threads, so the model is built here with our STT
   thread count and handed to the service through its model-loading hook.
 - LLM: `OpenAILLMService` against our GGUF served by `bench.peers.llm_server` (threads set
-  there), with our system prompt and our sampling settings (temperature, top-p, token limit).
+  there), with the configured system prompt and our sampling settings (temperature, top-p,
+  token limit).
 - TTS: `PiperTTSService` on the joe voice's folder (already there, so nothing is downloaded).
   It loads the voice with ONNX Runtime's default of one thread per core; its session is
   replaced by one with our TTS thread count, loaded once per peer.
 
-Heavy models (Whisper, the Piper voice) are loaded once per peer; the Pipecat services are
-built per session, as a Pipecat bot builds them per call.
+Heavy models (Whisper, the Piper voice) are loaded once per peer and warmed once, as ours are
+(`bench.peers.warm`); the Pipecat services are built per session, as a Pipecat bot builds them
+per call.
 """
 
 from __future__ import annotations
@@ -25,14 +27,13 @@ from pipecat.services.piper.tts import PiperTTSService
 from pipecat.services.whisper.stt import WhisperSTTService
 from piper import PiperVoice
 
-from bench.peers.llm_server import MODEL_ALIAS
+from bench.fairness import system_prompt
+from bench.peers.llm_server import MODEL_ALIAS, TOP_P
+from bench.peers.warm import onnx_threads, pinned_piper, warm_piper, warm_whisper
 from voice.config import Config
 from voice.providers import model_files
-from voice.providers.llama_llm import DEFAULT_SYSTEM_PROMPT
-from voice.providers.onnx import onnx_session
 
 PIPER_VOICE = "en_US-joe-medium"
-TOP_P = 0.9  # as our llama provider samples
 
 
 class StockModels:
@@ -48,9 +49,16 @@ class StockModels:
             cpu_threads=config.stt.threads,
             num_workers=1,
         )
-        onnx_path, _ = model_files.piper_voice_paths()
+        onnx_path, config_path = model_files.piper_voice_paths()
         self.piper_dir: Path = onnx_path.parent
-        self.piper_session = onnx_session(onnx_path, config.tts.threads)
+        voice = pinned_piper(onnx_path, config_path, config.tts.threads)
+        self.piper_session = voice.session
+        warm_whisper(self.whisper)
+        warm_piper(voice)
+
+    def threads(self) -> dict[str, int | None]:
+        """STT as configured (CTranslate2 does not report it back), TTS as its session says."""
+        return {"stt": self.config.stt.threads, "tts": onnx_threads(self.piper_session)}
 
 
 class SharedWhisperSTTService(WhisperSTTService):
@@ -79,7 +87,7 @@ def stock_llm(config: Config, base_url: str) -> OpenAILLMService:
         base_url=base_url,
         settings=OpenAILLMService.Settings(
             model=MODEL_ALIAS,
-            system_instruction=config.llm.system_prompt or DEFAULT_SYSTEM_PROMPT,
+            system_instruction=system_prompt(config),
             temperature=config.llm.temperature,
             top_p=TOP_P,
             max_tokens=config.llm.max_tokens,

@@ -11,6 +11,10 @@ Stage names follow ours where a Pipecat frame marks the same moment:
 `endpoint` VAD stop -> user turn stopped (the turn strategy's decision), `stt` VAD stop -> final
 transcript, `llm.ttft` context to the LLM -> first LLM token, `tts.ttfb` first text to the TTS
 -> first TTS audio, `transport` first TTS audio -> first frame handed to the transport.
+
+The end-of-turn model's predictions (Smart Turn's probability that the turn is complete) come
+as `MetricsFrame`s holding `TurnMetricsData`; each bot turn keeps those made since the last one, as
+`eot_predictions` (time on the monotonic clock, probability).
 """
 
 from __future__ import annotations
@@ -23,12 +27,14 @@ from pipecat.frames.frames import (
     Frame,
     LLMContextFrame,
     LLMTextFrame,
+    MetricsFrame,
     TranscriptionFrame,
     TTSAudioRawFrame,
     TTSStartedFrame,
     UserStoppedSpeakingFrame,
     VADUserStoppedSpeakingFrame,
 )
+from pipecat.metrics.metrics import TurnMetricsData
 from pipecat.observers.base_observer import BaseObserver, FramePushed
 
 # (span name, start mark, end mark); marks are keys of `_Marks`
@@ -60,11 +66,18 @@ class TurnRecorder(BaseObserver):
         self._transcripts: list[str] = []
         self._marks: dict[str, int] = {}
         self._llm_text: list[str] = []
+        self._eot: list[dict[str, float | int]] = []
 
     # --- observer: stage marks -------------------------------------------------------------
 
     async def on_push_frame(self, data: FramePushed) -> None:
         frame = data.frame
+        if isinstance(frame, MetricsFrame):
+            at_ns = self._monotonic(data.timestamp)
+            for item in frame.data:
+                if isinstance(item, TurnMetricsData):
+                    self._eot.append({"at_ns": at_ns, "p": round(float(item.probability), 4)})
+            return
         if isinstance(frame, (VADUserStoppedSpeakingFrame, TranscriptionFrame)):
             # the last VAD stop (and its transcript) before the user turn ends is the end of
             # the user's speech; later ones belong to speech over the bot
@@ -114,8 +127,10 @@ class TurnRecorder(BaseObserver):
                 "interrupted": interrupted,
                 "first_audio_ns": self._marks.get("first_audio"),
                 "spans": spans,
+                "eot_predictions": self._eot,
             }
         )
         self._transcripts = []
         self._marks = {}
         self._llm_text = []
+        self._eot = []

@@ -25,7 +25,7 @@ def left_tasks() -> list[asyncio.Task[Any]]:
 
 async def weather_session(
     peer: BenchAgent,
-) -> tuple[list[dict[str, Any]], LoopbackTransport, list[asyncio.Task[Any]]]:
+) -> tuple[list[dict[str, Any]], LoopbackTransport, list[asyncio.Task[Any]], dict[str, Any]]:
     # Generous limits: on a loaded 2-core machine llama.cpp can slow down tenfold, and the
     # transport would otherwise end the session before the answer comes (or while it plays).
     transport = LoopbackTransport(
@@ -37,14 +37,16 @@ async def weather_session(
     try:
         turns = await peer.run(transport)
         left = left_tasks()
+        description = peer.describe()  # type: ignore[attr-defined]
     finally:
         await peer.close()
-    return turns, transport, left
+    return turns, transport, left, description
 
 
-def check_weather_answer(peer: BenchAgent) -> None:
-    """Play the question to `peer` and check what crossed the transport boundary."""
-    turns, transport, left = asyncio.run(weather_session(peer))
+def check_weather_answer(peer: BenchAgent) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Play the question to `peer` and check what crossed the transport boundary; return the
+    turns and what the peer said about itself (threads, end-of-turn model) after the run."""
+    turns, transport, left, description = asyncio.run(weather_session(peer))
     assert left == [], f"tasks left running after run(): {left}"
     assert len(turns) >= 1, turns
     transcript = turns[0]["transcript"].lower()
@@ -58,5 +60,10 @@ def check_weather_answer(peer: BenchAgent) -> None:
     assert all(len(pcm) == 320 for _, pcm in transport.output)
     print(
         f"\n{peer.name}: TTFA {(first - end_of_speech) / 1e6:.0f} ms (for information only); "
-        f"reply: {turns[0]['reply']!r}; spans: {sorted(turns[0]['spans'])}"
+        f"reply: {turns[0]['reply']!r}; spans: {sorted(turns[0]['spans'])}; "
+        f"end of turn: {description.get('end_of_turn')}; "
+        f"predictions: {turns[0].get('eot_predictions')}"
     )
+    threads = description["threads"]
+    assert all(threads[c] is not None for c in ("vad", "stt", "llm", "tts")), threads
+    return turns, description

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from bench.peers.livekit_eot import RecordingTurnDetector
 from bench.peers.livekit_io import TransportAudioInput, TransportAudioOutput, to_rtc_frame
 from bench.peers.livekit_peer import LiveKitPeer
 from tests.bench.peer_session import check_weather_answer, left_tasks
@@ -35,6 +36,18 @@ def test_peer_variants_and_names() -> None:
     assert LiveKitPeer("stock", load_config(), "http://127.0.0.1:1/v1").name == "livekit"
     vad_only = LiveKitPeer("same_providers", load_config(), end_of_turn="vad")
     assert vad_only.name == "livekit_same_providers_vad"
+    stock_vad = LiveKitPeer("stock", load_config(), "http://127.0.0.1:1/v1", end_of_turn="vad")
+    assert stock_vad.name == "livekit_vad"
+    assert vad_only.describe()["end_of_turn"]["model"] == "vad"
+
+
+def test_end_of_turn_model_is_pinned_whatever_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """LiveKit's own default turns to its cloud model when these are set; ours never does."""
+    monkeypatch.setenv("LIVEKIT_DEV_MODE", "1")
+    monkeypatch.setenv("LIVEKIT_REMOTE_EOT_URL", "wss://example.invalid")
+    assert RecordingTurnDetector().model == "turn-detector-v1-mini"
 
 
 def test_audio_input_yields_the_transport_frames_then_ends() -> None:
@@ -97,4 +110,18 @@ def test_livekit_answers_the_weather_question_through_the_loopback(
     url = request.getfixturevalue("llm_url") if variant == "stock" else None
     peer = LiveKitPeer(variant, load_config(), url)  # type: ignore[arg-type]
 
-    check_weather_answer(peer)
+    turns, description = check_weather_answer(peer)
+    assert description["end_of_turn"]["model"] == "turn-detector-v1-mini"
+    predictions = turns[0]["eot_predictions"]
+    assert predictions and all(0.0 <= p["p"] <= 1.0 for p in predictions), turns[0]
+    if variant == "stock":  # LiveKit's stock Piper is pinned to our TTS thread count
+        assert description["threads"]["tts"] == load_config().tts.threads
+
+
+@pytest.mark.slow
+def test_livekit_vad_only_answers_without_an_end_of_turn_model() -> None:
+    peer = LiveKitPeer("same_providers", load_config(), end_of_turn="vad")
+
+    turns, description = check_weather_answer(peer)
+    assert description["end_of_turn"]["model"] == "vad"
+    assert turns[0]["eot_predictions"] == []

@@ -43,6 +43,13 @@ def test_stock_variant_needs_the_llm_server() -> None:
         PipecatPeer("stock", load_config())
     assert PipecatPeer("same_providers", load_config()).name == "pipecat_same_providers"
     assert PipecatPeer("stock", load_config(), "http://127.0.0.1:1/v1").name == "pipecat"
+    vad_only = PipecatPeer("stock", load_config(), "http://127.0.0.1:1/v1", end_of_turn="vad")
+    assert vad_only.name == "pipecat_vad"
+    assert vad_only.describe()["end_of_turn"]["model"] == "vad"
+    assert (
+        PipecatPeer("same_providers", load_config(), end_of_turn="vad").name
+        == "pipecat_same_providers_vad"
+    )
 
 
 @pytest.mark.slow
@@ -53,4 +60,19 @@ def test_pipecat_answers_the_weather_question_through_the_loopback(
     url = request.getfixturevalue("llm_url") if variant == "stock" else None
     peer = PipecatPeer(variant, load_config(), url)  # type: ignore[arg-type]
 
-    check_weather_answer(peer)
+    turns, description = check_weather_answer(peer)
+    assert description["end_of_turn"]["model"] == "smart-turn-v3.2-cpu"
+    assert description["threads"]["end_of_turn"] == 1
+    predictions = [p for turn in turns for p in turn["eot_predictions"]]
+    assert predictions and all(0.0 <= p["p"] <= 1.0 for p in predictions), turns
+    if variant == "stock":  # Pipecat's stock Piper is pinned to our TTS thread count
+        assert description["threads"]["tts"] == load_config().tts.threads
+
+
+@pytest.mark.slow
+def test_pipecat_vad_only_answers_without_smart_turn() -> None:
+    peer = PipecatPeer("same_providers", load_config(), end_of_turn="vad")
+
+    turns, description = check_weather_answer(peer)
+    assert description["end_of_turn"]["model"] == "vad"
+    assert all(turn["eot_predictions"] == [] for turn in turns)
