@@ -8,8 +8,10 @@ interrupted, and stage spans on the monotonic clock where the framework exposes 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any, Protocol
 
+from bench.fairness import system_prompt
 from voice.agent.session import VoiceSession
 from voice.config import Config
 from voice.providers.registry import Models, load_models
@@ -62,6 +64,31 @@ class OurAgent:
         session = VoiceSession(transport, self.models, self.config)
         result = await session.run()
         return [turn_report(trace) for trace in result.turns]
+
+    def describe(self) -> dict[str, Any]:
+        """Threads per component (as the loaded models report them) and the end-of-turn policy."""
+        config = self.config
+        models = self.models
+        threads = {
+            "vad": config.vad.threads,
+            "stt": config.stt.threads,
+            "llm": config.llm.threads,
+            "tts": config.tts.threads,
+        }
+        if models is not None:
+            for name in threads:
+                threads[name] = getattr(getattr(models, name), "threads", threads[name])
+        return {
+            "threads": threads,
+            "end_of_turn": {
+                "model": "voice.turn_taking",
+                "version": None,
+                "settings": dataclasses.asdict(config.turn),
+            },
+            "system_prompt": system_prompt(config),
+            "warm_up": "models warmed once at load (voice.providers.registry); the LLM prefix "
+            "at the start of every session (VoiceSession.run)",
+        }
 
     async def close(self) -> None:
         return None

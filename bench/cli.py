@@ -7,7 +7,7 @@ import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -15,15 +15,27 @@ from rich.table import Table
 
 from bench.agents import BenchAgent, OurAgent
 from bench.corpus import load_corpus
-from bench.results import budget_gate, build_results
+from bench.results import (
+    DEFAULT_MAX_FALSE_CUTOFF,
+    budget_gate,
+    build_results,
+    failures,
+    false_cutoff_gate,
+)
 from bench.runner import priming_case, run_corpus
 from voice.config import STAGES, Config
 
-PEERS = ("pipecat", "livekit")
+if TYPE_CHECKING:
+    from bench.peers.livekit_eot import EndOfTurn as LiveKitEndOfTurn
+    from bench.peers.pipecat_eot import EndOfTurn as PipecatEndOfTurn
+
+# `--compare` names; each adds the peer's stock and same-providers variants. The `_vad` ones
+# replace the peer's end-of-turn model by its VAD-only endpointing.
+PEERS = ("pipecat", "livekit", "pipecat_vad", "livekit_vad")
 
 # Exit codes
-EXIT_OVER_BUDGET = 1
-EXIT_SKIPPED = 3
+EXIT_OVER_BUDGET = 1  # --budget: TTFA p50 over it, false cut-offs over the cap, or failures
+EXIT_SKIPPED = 3  # some cases were skipped or failed (without --budget)
 
 
 @contextlib.contextmanager
@@ -38,20 +50,23 @@ def peer_agents(names: list[str], config: Config) -> Iterator[list[BenchAgent]]:
 
             model = Path(config.llm.model_path) if config.llm.model_path else gemma_gguf_path()
             llm_url = stack.enter_context(start_llm_server(model, threads=config.llm.threads))
-        if "pipecat" in names:
-            from bench.peers.pipecat_peer import PipecatPeer
+        for name in names:
+            if name.startswith("pipecat"):
+                from bench.peers.pipecat_peer import PipecatPeer
 
-            agents += [
-                PipecatPeer("stock", config, llm_url),
-                PipecatPeer("same_providers", config),
-            ]
-        if "livekit" in names:
-            from bench.peers.livekit_peer import LiveKitPeer
+                pipecat_eot: PipecatEndOfTurn = "vad" if name.endswith("_vad") else "smart_turn"
+                agents += [
+                    PipecatPeer("stock", config, llm_url, end_of_turn=pipecat_eot),
+                    PipecatPeer("same_providers", config, end_of_turn=pipecat_eot),
+                ]
+            elif name.startswith("livekit"):
+                from bench.peers.livekit_peer import LiveKitPeer
 
-            agents += [
-                LiveKitPeer("stock", config, llm_url),
-                LiveKitPeer("same_providers", config),
-            ]
+                livekit_eot: LiveKitEndOfTurn = "vad" if name.endswith("_vad") else "audio_model"
+                agents += [
+                    LiveKitPeer("stock", config, llm_url, end_of_turn=livekit_eot),
+                    LiveKitPeer("same_providers", config, end_of_turn=livekit_eot),
+                ]
         yield agents
 
 
@@ -94,15 +109,22 @@ def print_summary(console: Console, results: dict[str, Any]) -> None:
     row("endpoint delay p50 ms", lambda d: (d["endpoint_ms"] or {}).get("p50"))
     row("false cut-off rate", lambda d: d["false_cutoff_rate"], "%")
     row("WER", lambda d: d["wer"], "%")
+    for kind in ("wideband", "phone", "noisy"):
+        row(f"WER {kind}", lambda d, k=kind: (d.get("wer_by_kind") or {}).get(k), "%")
+    row("failed cases", lambda d: d.get("errors"))
     row("barge-in stop p50 ms", lambda d: (d["bargein_stop_ms"] or {}).get("p50"))
     row("false barge-in rate", lambda d: d["false_bargein_rate"], "%")
     console.print(table)
+    ours_cutoffs = _fmt(results.get("false_cutoff_rate"), "%")
     for name, ratios in results.get("ratios", {}).items():
+        theirs = _fmt((results.get("peers", {}).get(name) or {}).get("false_cutoff_rate"), "%")
         console.print(
-            f"ours/{name}: TTFA p50 ×{_fmt_ratio(ratios['ttfa_p50'])}, "
-            f"p95 ×{_fmt_ratio(ratios['ttfa_p95'])}; on the {ratios.get('matched_n', 0)} turns "
-            f"both answered: p50 ×{_fmt_ratio(ratios.get('matched_ttfa_p50'))}, "
-            f"p95 ×{_fmt_ratio(ratios.get('matched_ttfa_p95'))}"
+            f"ours/{name} on the {ratios.get('matched_n', 0)} turns both answered: TTFA p50 "
+            f"×{_fmt_ratio(ratios.get('matched_ttfa_p50'))}, "
+            f"p95 ×{_fmt_ratio(ratios.get('matched_ttfa_p95'))} "
+            f"(false cut-offs: ours {ours_cutoffs}, {name} {theirs}); over all answered turns: "
+            f"p50 ×{_fmt_ratio(ratios['ttfa_p50'])}, p95 ×{_fmt_ratio(ratios['ttfa_p95'])}",
+            highlight=False,
         )
 
 
@@ -122,6 +144,7 @@ def bench_command(
     console: Console,
     err_console: Console,
     only: list[str] | None = None,
+    max_false_cutoff: float = DEFAULT_MAX_FALSE_CUTOFF,
 ) -> int:
     """Run the benchmark; return the process exit code."""
     corpus = load_corpus(corpus_dir)
@@ -174,13 +197,17 @@ def bench_command(
         report_path.parent.mkdir(parents=True, exist_ok=True)
         written = write_report(results, report_path, png_dir)
         console.print("report written to " + ", ".join(str(p) for p in written))
-    failed_cases = [c for c in results["cases"] if c.get("error")]
-    for case in failed_cases:
-        err_console.print(f"[yellow]case {case['id']} failed:[/] {case['error']}", soft_wrap=True)
+    failed_cases = failures(results)  # ours and every peer's: errors, not measurements
+    for line in failed_cases:
+        err_console.print(f"[yellow]failed:[/] {line}", soft_wrap=True, highlight=False)
     if budget_ms is not None:
-        message = budget_gate(results, budget_ms)
-        if message is not None:
+        messages = [budget_gate(results, budget_ms), false_cutoff_gate(results, max_false_cutoff)]
+        if failed_cases:
+            messages.append(f"{len(failed_cases)} case(s) failed (listed above)")
+        over = [message for message in messages if message is not None]
+        for message in over:
             err_console.print(f"[bold red]over budget:[/] {message}", soft_wrap=True)
+        if over:
             return EXIT_OVER_BUDGET
     if results["skipped"] or failed_cases:
         return EXIT_SKIPPED

@@ -33,6 +33,7 @@ class Case:
     holds_s: tuple[float, ...] = ()  # turn: starts of mid-turn pauses, file time
     onset_s: float | None = None  # overlay kinds: sound onset, file time
     after_output_s: float | None = None  # overlay kinds: clip start into the agent's audio
+    audio_kind: str = "wideband"  # wideband | phone | noisy (or a kind the manifest names)
     line: int = 0
 
     def load_pcm(self) -> np.ndarray:
@@ -77,6 +78,25 @@ def _number(entry: dict[str, Any], key: str, required: bool) -> float | None:
     return float(value)
 
 
+def audio_kind(entry: dict[str, Any]) -> str:
+    """What the audio sounds like, for WER per kind: the optional `audio_kind` field, else the
+    degradation a synthetic case records (`synth.degradation`: telephone band or µ-law is
+    `phone`, added noise is `noisy`), else `wideband` (clean 16 kHz)."""
+    declared = entry.get("audio_kind")
+    if declared is not None:
+        if not isinstance(declared, str) or not declared.strip():
+            raise ValueError("'audio_kind' must be a non-empty string")
+        return declared.strip()
+    synth = entry.get("synth")
+    degradation = synth.get("degradation") if isinstance(synth, dict) else None
+    if isinstance(degradation, dict):
+        if degradation.get("telephone") or degradation.get("mu_law"):
+            return "phone"
+        if degradation.get("noise"):
+            return "noisy"
+    return "wideband"
+
+
 def _parse(entry: Any, root: Path, line: int) -> Case:
     if not isinstance(entry, dict):
         raise ValueError("a case must be a JSON object")
@@ -107,6 +127,7 @@ def _parse(entry: Any, root: Path, line: int) -> Case:
         holds_s=tuple(float(h) for h in holds),
         onset_s=_number(entry, "onset_s", kind in OVERLAY_KINDS),
         after_output_s=_number(entry, "after_output_s", False),
+        audio_kind=audio_kind(entry),
         line=line,
     )
     _check_times(case)

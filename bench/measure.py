@@ -73,25 +73,71 @@ def _answering_turn(turns: list[dict[str, Any]]) -> dict[str, Any] | None:
     return turns[-1] if turns else None
 
 
+def _eot_predictions(turns: list[dict[str, Any]], zero_ns: int) -> list[dict[str, float | None]]:
+    """Every end-of-turn model prediction the agent reported, in ms from `zero_ns`, in order."""
+    found = [
+        {"at_ms": _rel_ms(p.get("at_ns"), zero_ns), "p": p.get("p")}
+        for turn in turns
+        for p in turn.get("eot_predictions") or []
+    ]
+    return sorted(found, key=lambda p: (p["at_ms"] is None, p["at_ms"] or 0.0))
+
+
+def _unmeasured_turn(case: Case, rec: Recording, run: int) -> dict[str, Any]:
+    """A case that failed or timed out: an error, never a measurement (every metric null)."""
+    return {
+        "id": case.id,
+        "run": run,
+        "kind": case.kind,
+        "audio_kind": case.audio_kind,
+        "ttfa_ms": None,
+        "false_cutoff": None,
+        "false_cutoff_by": None,
+        "answered": None,
+        "transcript": " ".join(t.get("transcript", "") for t in rec.turns).strip(),
+        "reply": " ".join(t.get("reply", "") for t in rec.turns).strip(),
+        "wer": None,
+        "endpoint_ms": None,
+        "first_audio_ms": None,
+        "audio_end_ms": None,
+        "spans": {},
+        "eot_predictions": [],
+        "stop_ms": None,
+        "false_bargein": None,
+        "error": rec.error,
+    }
+
+
 def measure_turn(case: Case, rec: Recording, run: int) -> dict[str, Any]:
     assert case.eos_s is not None
+    if rec.error:
+        return _unmeasured_turn(case, rec, run)
     eos_ns = rec.origin_ns + round(case.rel(case.eos_s) * 1e9)
     first = rec.output_ns[0] if rec.output_ns else None
     last = rec.output_ns[-1] if rec.output_ns else None
-    # Answering before the user has finished (inside a hold, or over their speech) is a false
-    # cut-off; its TTFA is not a latency and is not used.
-    false_cutoff = first is not None and first < eos_ns
     transcript = " ".join(t.get("transcript", "") for t in rec.turns).strip()
     reply = " ".join(t.get("reply", "") for t in rec.turns).strip()
     answer = _answering_turn(rec.turns)
     spans = _spans_rel(answer, eos_ns)
     commit = spans.get("endpoint", {}).get("end_ms")
+    # A false cut-off: the answer's audio started before the user finished (inside a hold, or
+    # over their speech), or the turn it answers was committed before they finished, so the
+    # reply ignored their last words even if its audio came later. Neither its TTFA nor its
+    # stage spans are latencies, and the statistics leave it out.
+    cutoff_by = None
+    if first is not None and first < eos_ns:
+        cutoff_by = "audio_before_eos"
+    elif commit is not None and commit < 0:
+        cutoff_by = "commit_before_eos"
+    false_cutoff = cutoff_by is not None
     return {
         "id": case.id,
         "run": run,
         "kind": case.kind,
+        "audio_kind": case.audio_kind,
         "ttfa_ms": None if first is None or false_cutoff else _rel_ms(first, eos_ns),
         "false_cutoff": false_cutoff,
+        "false_cutoff_by": cutoff_by,
         "answered": first is not None,
         "transcript": transcript,
         "reply": reply,
@@ -100,9 +146,9 @@ def measure_turn(case: Case, rec: Recording, run: int) -> dict[str, Any]:
         "first_audio_ms": _rel_ms(first, eos_ns),
         "audio_end_ms": _rel_ms(last, eos_ns),
         "spans": spans,
+        "eot_predictions": _eot_predictions(rec.turns, eos_ns),
         "stop_ms": None,
         "false_bargein": None,
-        **({"error": rec.error} if rec.error else {}),
     }
 
 
@@ -125,8 +171,10 @@ def measure_overlay(case: Case, rec: Recording, run: int) -> dict[str, Any]:
         "interrupted": any(bool(t.get("interrupted")) for t in rec.turns),
         **({"error": rec.error} if rec.error else {}),
     }
+    if rec.error:
+        return record  # failed or timed out: an error, never a measurement
     if rec.overlay_start_ns is None:
-        record["error"] = record.get("error") or "the agent never answered the priming turn"
+        record["error"] = "the agent never answered the priming turn"
         return record
     onset_ns = rec.overlay_start_ns + round((case.onset_s - case.start_s) * 1e9)
     # The reply playing at the onset ends where the agent's next reply (its answer to the
@@ -148,9 +196,12 @@ def measure_overlay(case: Case, rec: Recording, run: int) -> dict[str, Any]:
     last_of_reply = (after or before)[-1] if rec.output_ns else None
     record["first_audio_ms"] = _rel_ms(rec.output_ns[0], onset_ns) if rec.output_ns else None
     record["audio_end_ms"] = _rel_ms(last_of_reply, onset_ns)
-    # Stop latency: last bot frame out after the sound began (0 if the agent was already quiet).
-    stop_ms = 0.0 if not after else round((after[-1] - onset_ns) / NS_PER_MS, 1)
-    record["stop_ms"] = stop_ms
+    # Stop latency: last bot frame out after the sound began. If the agent had already stopped
+    # before the onset there is nothing to measure: stop latency and false barge-in are null.
+    record["talking_at_onset"] = bool(after)
+    if not after:
+        return record
+    record["stop_ms"] = round((after[-1] - onset_ns) / NS_PER_MS, 1)
     if case.kind != "barge_in":
         held_too_long = (record["paused_ms"] or 0.0) > FALSE_PAUSE_MS
         record["false_bargein"] = record["interrupted"] or held_too_long
@@ -190,31 +241,56 @@ def _corpus_wer(cases: list[dict[str, Any]], texts: dict[str, str]) -> float | N
     return round(float(jiwer.wer(references, hypotheses)), 4)
 
 
+AUDIO_KINDS = ("wideband", "phone", "noisy")
+
+
+def _wer_by_kind(turns: list[dict[str, Any]], texts: dict[str, str]) -> dict[str, float | None]:
+    """Corpus-level WER per audio kind (wideband, phone, noisy, and any kind the corpus names);
+    null for a kind the corpus has no turn of."""
+    kinds = list(AUDIO_KINDS)
+    kinds += sorted({str(c.get("audio_kind")) for c in turns} - {*AUDIO_KINDS, "None"})
+    return {
+        kind: _corpus_wer([c for c in turns if c.get("audio_kind", "wideband") == kind], texts)
+        for kind in kinds
+    }
+
+
 def summarize(cases: list[dict[str, Any]], texts: dict[str, str]) -> dict[str, Any]:
-    """The CORPUS.md result keys for one agent; `null` where the corpus has no such cases."""
-    turns = [c for c in cases if c["kind"] == "turn"]
-    barge = [c for c in cases if c["kind"] == "barge_in" and c.get("stop_ms") is not None]
+    """The CORPUS.md result keys for one agent; `null` where the corpus has no such cases.
+
+    A case that failed or timed out is counted in `errors` and measured nowhere. A false
+    cut-off turn counts in `false_cutoff_rate` (and WER: its transcript is what the agent
+    heard) but in no latency: not TTFA, not the endpoint delay, not the stage spans, which
+    would otherwise look faster for having answered too early.
+    """
+    measured = [c for c in cases if not c.get("error")]
+    turns = [c for c in measured if c["kind"] == "turn"]
+    timed = [c for c in turns if not c.get("false_cutoff")]
+    barge = [c for c in measured if c["kind"] == "barge_in" and c.get("stop_ms") is not None]
     non_stop = [
-        c for c in cases if c["kind"] in ("backchannel", "noise") and c["false_bargein"] is not None
+        c
+        for c in measured
+        if c["kind"] in ("backchannel", "noise") and c.get("false_bargein") is not None
     ]
-    ttfa = [c["ttfa_ms"] for c in turns if c.get("ttfa_ms") is not None]
+    ttfa = [c["ttfa_ms"] for c in timed if c.get("ttfa_ms") is not None]
     stages: dict[str, Any] = {}
     for stage in STAGES:
         values = [
             c["spans"][stage]["ms"]
-            for c in turns
+            for c in timed
             if stage in c.get("spans", {}) and c["spans"][stage]["ms"] is not None
         ]
         stats = _stats(values, with_n=False)
         stages[stage] = None if stats is None else {"p50": stats["p50"], "p95": stats["p95"]}
-    endpoint = [c["endpoint_ms"] for c in turns if c.get("endpoint_ms") is not None]
+    endpoint = [c["endpoint_ms"] for c in timed if c.get("endpoint_ms") is not None]
     endpoint_stats = _stats(endpoint, with_n=False)
+    false_cutoffs = sum(bool(c["false_cutoff"]) for c in turns)
     return {
         "ttfa_ms": _stats(ttfa) or {"n": 0, "p50": None, "p95": None, "mean": None},
         "stages_ms": stages,
-        "false_cutoff_rate": (
-            round(sum(bool(c["false_cutoff"]) for c in turns) / len(turns), 4) if turns else None
-        ),
+        "false_cutoff_rate": round(false_cutoffs / len(turns), 4) if turns else None,
+        "false_cutoffs": false_cutoffs,
+        "turns_measured": len(turns),
         "unanswered_rate": (
             round(sum(not c.get("answered") for c in turns) / len(turns), 4) if turns else None
         ),
@@ -226,6 +302,7 @@ def summarize(cases: list[dict[str, Any]], texts: dict[str, str]) -> dict[str, A
             else None
         ),
         "wer": _corpus_wer(turns, texts),
+        "wer_by_kind": _wer_by_kind(turns, texts) if turns else None,
         "errors": sum(1 for c in cases if c.get("error")),
         "cases": cases,
     }

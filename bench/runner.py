@@ -2,8 +2,10 @@
 
 Each case is played in real time through a fresh `LoopbackTransport` (and a fresh session of
 the agent); overlay cases (barge-in, backchannel, noise) are played 1.0 s into the agent's
-answer to a priming turn chosen by the harness. Runs interleave agents case by case (ours,
-peer, ours, ...) so that drift in the machine's speed affects all of them alike.
+answer to a priming turn chosen by the harness. Runs interleave agents case by case, and the
+order rotates from one case to the next (ours, peer A, peer B; then peer A, peer B, ours; ...),
+so that neither drift in the machine's speed nor playing first (or right after another agent
+left a model's cache warm) favours any one agent. The order of play is kept in the results.
 """
 
 from __future__ import annotations
@@ -30,6 +32,22 @@ CASE_TIMEOUT_PAD_S = 40.0
 class BenchRun:
     cases: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # agent -> records
     skipped: list[str] = field(default_factory=list)  # "case id: reason"
+    order: list[dict[str, Any]] = field(default_factory=list)  # per case: run, id, agents
+    agents: dict[str, dict[str, Any]] = field(default_factory=dict)  # agent -> describe()
+
+
+def play_order(agents: list[BenchAgent], index: int) -> list[BenchAgent]:
+    """The agents in the order they play the `index`-th case: rotated by one each case."""
+    if not agents:
+        return []
+    shift = index % len(agents)
+    return agents[shift:] + agents[:shift]
+
+
+def describe(agent: BenchAgent) -> dict[str, Any]:
+    """What the agent says about itself (threads, end-of-turn model, warm-up), if it can."""
+    method = getattr(agent, "describe", None)
+    return dict(method()) if callable(method) else {}
 
 
 def priming_case(corpus: Corpus) -> Case | None:
@@ -95,14 +113,22 @@ async def run_corpus(
             result.skipped.append(f"{case.id}: no turn case to get the agent talking first")
     for agent in agents:
         await agent.start()
+        result.agents[agent.name] = describe(agent)
     try:
+        played = 0
         for run in range(runs):
             for case in corpus.cases:
                 if case.id not in audio:
                     continue
-                for agent in agents:
+                playing = play_order(agents, played)
+                played += 1
+                result.order.append(
+                    {"run": run, "id": case.id, "agents": [agent.name for agent in playing]}
+                )
+                for position, agent in enumerate(playing):
                     recording = await run_case(agent, case, audio[case.id], priming)
                     record = measure_case(case, recording, run)
+                    record["play_position"] = position
                     result.cases[agent.name].append(record)
                     if progress is not None:
                         progress(f"{agent.name}: {case.id}")

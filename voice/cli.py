@@ -148,12 +148,27 @@ def bench(
     ] = None,
     compare: Annotated[
         list[str] | None,
-        typer.Option("--compare", help="run a peer side by side: pipecat, livekit (repeatable)"),
+        typer.Option(
+            "--compare",
+            help="run a peer side by side: pipecat, livekit, pipecat_vad, livekit_vad "
+            "(repeatable)",
+        ),
     ] = None,
     config_path: Annotated[Path | None, typer.Option("--config", help="TOML config file")] = None,
     budget: Annotated[
-        float | None, typer.Option("--budget", help="exit 1 if TTFA p50 exceeds this many ms")
+        float | None,
+        typer.Option(
+            "--budget",
+            help="exit 1 if TTFA p50 exceeds this many ms, false cut-offs exceed "
+            "--max-false-cutoff, or any agent's case failed",
+        ),
     ] = None,
+    max_false_cutoff: Annotated[
+        float,
+        typer.Option(
+            "--max-false-cutoff", min=0.0, max=1.0, help="with --budget: highest false cut-off rate"
+        ),
+    ] = 0.05,
     case: Annotated[
         list[str] | None, typer.Option("--case", help="run only this case id (repeatable)")
     ] = None,
@@ -178,6 +193,7 @@ def bench(
             console,
             err_console,
             only=case,
+            max_false_cutoff=max_false_cutoff,
         )
     except VoiceError as exc:
         raise _fail(str(exc), 2) from None
