@@ -27,6 +27,7 @@ from bench.report_data import (
 )
 
 NA = '<span class="na">n/a</span>'
+AUDIO_KINDS = ("wideband", "phone", "noisy")
 Cell = tuple[str, str]  # (html, css class)
 
 
@@ -56,6 +57,28 @@ def _ratio_cell(ours: System, peer: System, key: str) -> Cell:
         return NA, ""
     ratio = mine / theirs
     return f"{ratio:.2f}×", "good" if ratio < 1 else "over" if ratio > 1 else ""
+
+
+def _matched_cell(results: Mapping[str, Any], peer: System, key: str) -> Cell:
+    """ours ÷ peer on the turns both answered (the headline: a turn one agent cut off is in
+    neither sample), with how many such turns there were."""
+    if peer.ours:
+        return "—", ""
+    value = num(dig(results, "ratios", peer.key, f"matched_ttfa_{key}"))
+    n = num(dig(results, "ratios", peer.key, "matched_n"))
+    if value is None:
+        return NA, ""
+    count = f" <small>(n={n:.0f})</small>" if n is not None else ""
+    return f"{value:.2f}×{count}", "good" if value < 1 else "over" if value > 1 else ""
+
+
+def _wer_of(kind: str) -> Callable[[System], Cell]:
+    """A cell maker for the WER on one kind of audio (wideband, phone, noisy)."""
+
+    def cell(system: System) -> Cell:
+        return fmt_pct(dig(system.data, "wer_by_kind", kind)), ""
+
+    return cell
 
 
 def _stage_cell(system: System, stage: str, share: float | None) -> Cell:
@@ -104,8 +127,31 @@ def summary_table(results: Mapping[str, Any]) -> str:
         _row("TTFA p95 (ms)", f"{budget:.0f}", each(lambda s: _ttfa_cell(s, "p95", budget))),
         _row("TTFA mean (ms)", f"{budget:.0f}", each(lambda s: _ttfa_cell(s, "mean", budget))),
         _row("turns timed (n)", "", each(lambda s: (fmt_ms(dig(s.data, "ttfa_ms", "n")), ""))),
-        _row("ours ÷ peer, TTFA p50", "&lt; 1", each(lambda s: _ratio_cell(ours, s, "p50"))),
-        _row("ours ÷ peer, TTFA p95", "&lt; 1", each(lambda s: _ratio_cell(ours, s, "p95"))),
+        _row(
+            "<b>ours ÷ peer, TTFA p50, turns both answered</b>",
+            "&lt; 1",
+            each(lambda s: _matched_cell(results, s, "p50")),
+        ),
+        _row(
+            "ours ÷ peer, TTFA p95, turns both answered",
+            "&lt; 1",
+            each(lambda s: _matched_cell(results, s, "p95")),
+        ),
+        _row(
+            "false cut-off rate",
+            "",
+            each(lambda s: (fmt_pct(s.data.get("false_cutoff_rate")), "")),
+        ),
+        _row(
+            "ours ÷ peer, TTFA p50, all answered turns",
+            "&lt; 1",
+            each(lambda s: _ratio_cell(ours, s, "p50")),
+        ),
+        _row(
+            "ours ÷ peer, TTFA p95, all answered turns",
+            "&lt; 1",
+            each(lambda s: _ratio_cell(ours, s, "p95")),
+        ),
         f'<tr class=sect><th colspan="{span}">Stages: p50 / p95 (ms) against the stage\'s '
         "share of the budget</th></tr>",
     ]
@@ -122,14 +168,13 @@ def summary_table(results: Mapping[str, Any]) -> str:
     rows += [
         f'<tr class=sect><th colspan="{span}">Turn-taking and quality</th></tr>',
         _row(
-            "false cut-off rate", "", each(lambda s: (fmt_pct(s.data.get("false_cutoff_rate")), ""))
-        ),
-        _row(
             "endpoint delay mean / p50 / p95 (ms)",
             "",
             each(lambda s: _stats_cell(s, "endpoint_ms", ("mean", "p50", "p95"))),
         ),
         _row("WER", "", each(lambda s: (fmt_pct(s.data.get("wer")), ""))),
+        *[_row(f"WER, {kind} audio", "", each(_wer_of(kind))) for kind in AUDIO_KINDS],
+        _row("failed cases (not measured)", "", each(lambda s: (fmt_ms(s.data.get("errors")), ""))),
         _row(
             "barge-in stop p50 / p95 (ms)",
             "",

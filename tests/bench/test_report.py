@@ -234,3 +234,38 @@ def test_median_run_and_blame(results: dict[str, Any]) -> None:
     assert slow.blame_stage == "llm.ttft"
     assert sum(slow.contributions.values()) == pytest.approx(545.0)
     assert views["mumble-01"].ttfa is None and views["mumble-01"].path == []
+
+
+def test_metadata_section_says_what_ran(results: dict[str, Any], tmp_path: Path) -> None:
+    results["git"] = {"commit": "abc123def", "dirty": True}
+    results["versions"] = {"pipecat-ai": "1.14.0", "livekit-agents": None}
+    results["warm_up"] = {"per_session": "LLM prefix <before> audio"}
+    results["threads"] = {"ours": {"stt": 1, "llm": 2}, "pipecat": {"tts": 2, "end_of_turn": 1}}
+    results["agents"] = {
+        "pipecat": {"end_of_turn": {"model": "smart-turn-v3.2-cpu", "version": "pipecat-ai 1.14"}}
+    }
+    results["order"] = [
+        {"run": 0, "id": "weather-01", "agents": ["ours", "pipecat"]},
+        {"run": 0, "id": "slow-llm-01", "agents": ["pipecat", "ours"]},
+    ]
+    results["ratios"] = {"pipecat": {"matched_n": 3, "matched_ttfa_p50": 0.47}}
+    html_path = tmp_path / "report.html"
+    write_report(results, html_path)
+    html = html_path.read_text(encoding="utf-8")
+    check_self_contained(html)
+    assert "<h2>What ran</h2>" in html
+    assert "<code>abc123def</code> (dirty: uncommitted changes)" in html
+    assert "pipecat-ai 1.14.0" in html and 'livekit-agents <span class="na">n/a' in html
+    assert "&lt;before&gt;" in html and "<before>" not in html
+    assert "smart-turn-v3.2-cpu" in html
+    assert "weather-01</code>: ours → pipecat" in html
+    assert "slow-llm-01</code>: pipecat → ours" in html
+    # the headline ratio is the one on the turns both answered
+    assert "0.47× <small>(n=3)</small>" in html
+
+
+def test_metadata_section_of_an_old_results_file(results: dict[str, Any], tmp_path: Path) -> None:
+    html_path = tmp_path / "report.html"
+    write_report(results, html_path)  # no git, versions, threads or order keys
+    html = html_path.read_text(encoding="utf-8")
+    assert "<h2>What ran</h2>" in html and "Order of play: " in html
