@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.corpus import Case, Corpus
+from bench.corpus import Corpus
 from voice.audio import FRAME_NS, SAMPLE_RATE, split_frames
 from voice.config import Config
 from voice.pipeline.frames import AudioFrame, VADFrame
@@ -205,7 +205,9 @@ def operating_points(curve: list[dict[str, Any]]) -> dict[str, dict[str, Any] | 
             and c["false_cutoff_rate"] <= target
             and c["endpoint_mean_ms"] is not None
         ]
-        points[f"{round(target * 100)}%"] = min(ok, key=lambda c: c["endpoint_mean_ms"]) if ok else None
+        points[f"{round(target * 100)}%"] = (
+            min(ok, key=lambda c: c["endpoint_mean_ms"]) if ok else None
+        )
     return points
 
 
@@ -220,8 +222,12 @@ def sweep_results(turns: Sequence[TurnPauses], base: DecisionPolicy) -> dict[str
         "curves": drawn,
         "operating_points": {name: operating_points(curve) for name, curve in drawn.items()},
         "pauses": [
-            {"id": t.case_id, "audio_kind": t.audio_kind, "eos_s": t.eos_s,
-             "pauses": [p.__dict__ for p in t.pauses]}
+            {
+                "id": t.case_id,
+                "audio_kind": t.audio_kind,
+                "eos_s": t.eos_s,
+                "pauses": [p.__dict__ for p in t.pauses],
+            }
             for t in turns
         ],
     }

@@ -88,8 +88,10 @@ def plot(results: dict[str, Any], path: Path) -> None:
     ax.axvline(400, color="grey", linestyle=":", linewidth=1)
     ax.set_xlabel("mean endpoint delay from true end of speech (ms)")
     ax.set_ylabel("false cut-off rate (% of turns)")
-    ax.set_title(f"End of turn: {results['corpus']} ({results['turns']} turns, "
-                 f"{results['holds']} holds)", fontsize=10)
+    ax.set_title(
+        f"End of turn: {results['corpus']} ({results['turns']} turns, {results['holds']} holds)",
+        fontsize=10,
+    )
     ax.set_xlim(left=0)
     ax.set_ylim(bottom=-1)
     ax.grid(alpha=0.3)
@@ -117,7 +119,9 @@ def _table_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 LABELS.get(name, name),
                 cells[0],
                 cells[1],
-                "" if default is None else f"default: {default['false_cutoff_rate'] * 100:.1f}% "
+                ""
+                if default is None
+                else f"default: {default['false_cutoff_rate'] * 100:.1f}% "
                 f"at {default['endpoint_mean_ms']} ms",
             )
         )
@@ -139,8 +143,8 @@ def write_html(results: dict[str, Any], png: Path, path: Path) -> None:
         f"""<!doctype html><meta charset="utf-8"><title>end-of-turn sweep</title>
 <style>body{{font-family:sans-serif;max-width:900px;margin:2em auto}}td,th{{padding:3px 8px;
 border-bottom:1px solid #ddd}}</style>
-<h1>End-of-turn sweep: {html.escape(results['corpus'])}</h1>
-<p>{results['turns']} turns, {results['holds']} mid-turn holds. Each curve sweeps one knob of a
+<h1>End-of-turn sweep: {html.escape(results["corpus"])}</h1>
+<p>{results["turns"]} turns, {results["holds"]} mid-turn holds. Each curve sweeps one knob of a
 policy over the same evidence; points are (mean endpoint delay, false cut-off rate).</p>
 <img src="data:image/png;base64,{image}" style="max-width:100%">
 <h2>Operating points (smallest mean endpoint delay)</h2>
@@ -175,7 +179,10 @@ def sweep_command(
         err_console.print(f"evidence {done[0]}/{total}: {case_id}", highlight=False)
 
     turns = gather(corpus, models, config, progress)
-    results: dict[str, Any] = {"corpus": str(corpus_dir), **sweep_results(turns, decision_policy(config))}
+    results: dict[str, Any] = {
+        "corpus": str(corpus_dir),
+        **sweep_results(turns, decision_policy(config)),
+    }
     if compare:
         results["live"] = live_points(corpus_dir, config, compare)
     table = Table(title=f"end-of-turn sweep · {corpus_dir}")

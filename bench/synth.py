@@ -342,11 +342,14 @@ def _meta(plan: CasePlan) -> dict[str, Any]:
 
 
 def _render_turn(
-    plan: CasePlan, speaker: Speaker, rng: np.random.Generator
+    plan: CasePlan,
+    speaker: Speaker,
+    rng: np.random.Generator,
+    gaps_s: tuple[float, float] = (0.35, 1.0),
 ) -> tuple[np.ndarray, dict[str, Any]]:
     phrases = _speak(plan, speaker, rng)
     lead = _samples(rng, 0.3, 0.6)
-    gaps = [_samples(rng, 0.35, 1.0) for _ in phrases[1:]]
+    gaps = [_samples(rng, *gaps_s) for _ in phrases[1:]]
     placed = place(phrases, lead, gaps, tail=_samples(rng, 0.05, 0.1))
     entry = {
         "id": plan.id,

@@ -103,8 +103,7 @@ SHORT_TURNS: tuple[str, ...] = (
 def _spoken(phrases: tuple[str, ...]) -> tuple[str, ...]:
     """Non-final phrases without their own mark get a comma: a continuing contour."""
     return tuple(
-        p if i == len(phrases) - 1 or p[-1] in ".?!," else p + ","
-        for i, p in enumerate(phrases)
+        p if i == len(phrases) - 1 or p[-1] in ".?!," else p + "," for i, p in enumerate(phrases)
     )
 
 

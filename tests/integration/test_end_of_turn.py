@@ -109,4 +109,3 @@ def test_doctor_names_a_corrupt_smart_turn_model(tmp_path):
     assert result.returncode == 1
     assert "smart.onnx" in result.stdout and "words and pause" in result.stdout
     assert "Traceback" not in result.stderr
-

@@ -59,9 +59,7 @@ def make_detector(config: Config, models: Models) -> EndOfTurnDetector:
     if policy.detector in ("fused", "smart_turn") and models.smart_turn is None:
         log.warning("Smart Turn is not loaded: the end of turn is decided from words and pause")
         policy = replace(policy, detector="words")
-    return FusedEndOfTurn(
-        policy, threshold=config.vad.threshold, min_speech_ms=turn.min_speech_ms
-    )
+    return FusedEndOfTurn(policy, threshold=config.vad.threshold, min_speech_ms=turn.min_speech_ms)
 
 
 class PauseEvidence:

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from voice.agent.end_of_turn import PauseEvidence, make_detector
 from voice.agent.stages import (
     ClauseStage,
     LLMStage,
@@ -37,7 +38,7 @@ from voice.providers.registry import Models
 from voice.trace import otel
 from voice.trace.budget import judge
 from voice.trace.turn_trace import TurnTrace
-from voice.turn_taking.endpointing import EndOfTurnDetector, SilenceEndOfTurn
+from voice.turn_taking.endpointing import EndOfTurnDetector
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class _Turn:
     scope: TurnScope
     trace: TurnTrace
     audio: UserAudio
+    report_words: Callable[[str, float | None], None] | None = None  # speculative turns
 
 
 @dataclass
@@ -68,11 +70,8 @@ class VoiceSession:
         self.transport = transport
         self.models = models
         self.config = config
-        self.detector = detector or SilenceEndOfTurn(
-            silence_ms=config.turn.silence_ms,
-            threshold=config.vad.threshold,
-            min_speech_ms=config.turn.min_speech_ms,
-        )
+        self.detector = detector or make_detector(config, models)
+        self.pause_evidence = PauseEvidence(self.detector, models)  # feeds the detector
         self.on_turn = on_turn
         self.history: list[DialogueTurn] = []
         self.result = SessionResult()
@@ -141,7 +140,8 @@ class VoiceSession:
         elif event.kind == "paused" and event.audio is not None:
             if self.config.turn.speculate:
                 await self._cancel_speculation()
-                self._speculative = self._start_turn(event.audio)
+                self._speculative = self._start_turn(event.audio, speculative=True)
+                self.pause_evidence.on_pause(self._speculative.scope, event.audio)
         elif event.kind == "turn_ended" and event.audio is not None:
             self._user_speaking = False
             turn = self._speculative
@@ -155,6 +155,7 @@ class VoiceSession:
                 await older.scope.cancel()
             turn.scope.commit(event.at_ns)
             turn.trace.add("endpoint", event.eos_ns, event.at_ns)
+            turn.trace.end_of_turn = event.decision
 
     async def _cancel_speculation(self) -> None:
         turn, self._speculative = self._speculative, None
@@ -167,9 +168,10 @@ class VoiceSession:
 
     # -- bot turn ----------------------------------------------------------------------------
 
-    def _start_turn(self, audio: UserAudio) -> _Turn:
+    def _start_turn(self, audio: UserAudio, speculative: bool = False) -> _Turn:
         turn_id = next(self._turn_ids)
         turn = _Turn(TurnScope(turn_id), TurnTrace(turn_id, eos_ns=audio.eos_ns), audio)
+        turn.report_words = self.pause_evidence.words_scorer(audio) if speculative else None
         self._active.append(turn)
         turn.scope.spawn(self._run_turn(turn), "chain")
         return turn
@@ -181,7 +183,9 @@ class VoiceSession:
         out = self.bargein.playout(scope, trace)
         stages: list[Stage] = [
             STTStage(models.stt, models.stt_worker, trace),
-            LLMStage(models.llm, models.llm_worker, list(self.history), scope, trace),
+            LLMStage(
+                models.llm, models.llm_worker, list(self.history), scope, trace, turn.report_words
+            ),
             ClauseStage(trace),
             tts_stage,
         ]

@@ -7,7 +7,7 @@ trace on the monotonic clock.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from functools import partial
 
 import numpy as np
@@ -79,17 +79,29 @@ class LLMStage:
         history: Sequence[DialogueTurn],
         scope: TurnScope,
         trace: TurnTrace,
+        report_end_of_turn: Callable[[str, float | None], None] | None = None,
     ) -> None:
         self._llm = llm
         self._worker = worker
         self._history = history
         self._scope = scope
         self._trace = trace
+        # A speculative turn scores the words for the end-of-turn decision before replying:
+        # the score evaluates the prefix the reply then reuses.
+        self._report_end_of_turn = report_end_of_turn
 
     async def process(self, frames: AsyncIterator[Frame]) -> AsyncIterator[Frame]:
         async for frame in frames:
             if not isinstance(frame, TranscriptFrame):
                 continue
+            if self._report_end_of_turn is not None:
+                score = getattr(self._llm, "end_of_turn_probability", None)
+                probability = (
+                    None
+                    if score is None
+                    else await self._worker.run(score, self._history, frame.text)
+                )
+                self._report_end_of_turn(frame.text, probability)
             dialogue = [*self._history, DialogueTurn("user", frame.text)]
             self._trace.start("llm.ttft", now_ns())
             tokens = self._worker.stream(

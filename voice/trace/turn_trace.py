@@ -41,6 +41,8 @@ class TurnTrace:
     first_audio_ns: int | None = None
     outcome: str = "pending"  # pending | answered | discarded | interrupted | failed | empty
     error: str | None = None
+    # Why the user's turn was judged over: the detector's evidence and wait (voice/turn_taking).
+    end_of_turn: dict[str, Any] | None = None
     # Barge-in: every decision taken while this turn spoke, with its inputs (voice/bargein).
     bargein: list[dict[str, Any]] = field(default_factory=list)
     paused_ms: float = 0.0  # how long playout was held for speech over the bot
@@ -88,6 +90,7 @@ class TurnTrace:
                 }
                 for name, span in sorted(self.spans.items(), key=lambda item: item[1].start_ns)
             },
+            **({"end_of_turn": self.end_of_turn} if self.end_of_turn else {}),
             **({"error": self.error} if self.error else {}),
             **(self._bargein_dict(origin_ns) if self.bargein else {}),
         }

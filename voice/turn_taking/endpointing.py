@@ -13,7 +13,7 @@ discarded); `turn_ended` when the turn is over (the reply is committed and may p
 from __future__ import annotations
 
 from collections import deque
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -71,14 +71,28 @@ class SilenceEndOfTurn:
             return []
         self._state = "silent"
         silence_ms = (now - self._eos_ns) / 1e6
-        if silence_ms >= self.silence_ms:
-            event = TurnEvent("turn_ended", at_ns=now, eos_ns=self._eos_ns, audio=self._audio())
+        if silence_ms >= self.required_silence_ms():
+            event = TurnEvent(
+                "turn_ended",
+                at_ns=now,
+                eos_ns=self._eos_ns,
+                audio=self._audio(),
+                decision=self.decision_record(silence_ms),
+            )
             self.reset()
             return [event]
         if not self._paused_sent and silence_ms >= self.speculate_after_ms:
             self._paused_sent = True
             return [TurnEvent("paused", at_ns=now, eos_ns=self._eos_ns, audio=self._audio())]
         return []
+
+    def required_silence_ms(self) -> float:
+        """How much silence ends the turn now; a semantic detector makes this adaptive."""
+        return self.silence_ms
+
+    def decision_record(self, silence_ms: float) -> dict[str, Any]:
+        """Why the turn ended, for the turn's trace."""
+        return {"detector": "silence", "wait_ms": self.silence_ms, "silence_ms": silence_ms}
 
     def _push_idle(self, frame: VADFrame, now: int) -> list[TurnEvent]:
         if frame.speech_probability >= self.threshold:
