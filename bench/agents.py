@@ -44,7 +44,19 @@ def turn_report(trace: TurnTrace) -> dict[str, Any]:
             name: {"start_ns": span.start_ns, "end_ns": span.end_ns}
             for name, span in trace.spans.items()
         },
+        "eot_predictions": _eot_predictions(trace),
     }
+
+
+def _eot_predictions(trace: TurnTrace) -> list[dict[str, Any]]:
+    """Our end-of-turn decision as a prediction at the commit: P(finished) and its parts (the
+    Smart Turn probability among them), as the peers report their models' predictions."""
+    decision = getattr(trace, "end_of_turn", None)
+    endpoint = trace.spans.get("endpoint")
+    if not isinstance(decision, dict) or decision.get("p_finished") is None or endpoint is None:
+        return []
+    parts = {k: v for k, v in decision.items() if isinstance(v, int | float | str)}
+    return [{**parts, "at_ns": endpoint.end_ns, "p": decision["p_finished"]}]
 
 
 class OurAgent:
@@ -69,7 +81,7 @@ class OurAgent:
         """Threads per component (as the loaded models report them) and the end-of-turn policy."""
         config = self.config
         models = self.models
-        threads = {
+        threads: dict[str, int | None] = {
             "vad": config.vad.threads,
             "stt": config.stt.threads,
             "llm": config.llm.threads,
@@ -78,11 +90,14 @@ class OurAgent:
         if models is not None:
             for name in threads:
                 threads[name] = getattr(getattr(models, name), "threads", threads[name])
+        detector = str(getattr(config.turn, "detector", "silence"))
+        smart_turn = getattr(models, "smart_turn", None) if models is not None else None
+        threads["end_of_turn"] = getattr(smart_turn, "threads", None)
         return {
             "threads": threads,
             "end_of_turn": {
-                "model": "voice.turn_taking",
-                "version": None,
+                "model": f"voice.turn_taking ({detector})",
+                "version": getattr(smart_turn, "name", None),
                 "settings": dataclasses.asdict(config.turn),
             },
             "system_prompt": system_prompt(config),

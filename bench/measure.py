@@ -73,10 +73,11 @@ def _answering_turn(turns: list[dict[str, Any]]) -> dict[str, Any] | None:
     return turns[-1] if turns else None
 
 
-def _eot_predictions(turns: list[dict[str, Any]], zero_ns: int) -> list[dict[str, float | None]]:
-    """Every end-of-turn model prediction the agent reported, in ms from `zero_ns`, in order."""
+def _eot_predictions(turns: list[dict[str, Any]], zero_ns: int) -> list[dict[str, Any]]:
+    """Every end-of-turn prediction the agent reported (probability `p`, and any parts it
+    gave), at `at_ms` from `zero_ns`, in order."""
     found = [
-        {"at_ms": _rel_ms(p.get("at_ns"), zero_ns), "p": p.get("p")}
+        {**{k: v for k, v in p.items() if k != "at_ns"}, "at_ms": _rel_ms(p.get("at_ns"), zero_ns)}
         for turn in turns
         for p in turn.get("eot_predictions") or []
     ]

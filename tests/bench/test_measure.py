@@ -213,3 +213,16 @@ def test_gates_fail_on_false_cutoffs_and_on_any_agents_failures() -> None:
     assert message is not None and "100.0%" in message and "1 of 1" in message
     assert false_cutoff_gate(results, 1.0) is None
     assert failures(results) == ["peer: case t (run 0): timed out"]
+
+
+def test_end_of_turn_predictions_are_kept_per_case_in_ms_from_the_end_of_speech() -> None:
+    rec = recording(EOS + 300 * MS, EOS + 450 * MS)
+    rec.turns[0]["eot_predictions"] = [
+        {"at_ns": EOS + 300 * MS, "p": 0.93, "smart_turn": 0.8},
+        {"at_ns": EOS - 500 * MS, "p": 0.12},
+    ]
+    record = measure_turn(turn_case(), rec, 0)
+    assert record["eot_predictions"] == [
+        {"p": 0.12, "at_ms": -500.0},
+        {"p": 0.93, "smart_turn": 0.8, "at_ms": 300.0},
+    ]
