@@ -1,4 +1,12 @@
-"""`voice bench` on the real clips, as CI's regression gate with a loose budget."""
+"""`voice bench` on the real clips: CI's regression gate.
+
+Every clip it plays is checked (answered, no failure, transcript, latency where one applies),
+and the run must stay close to today's figures. The thresholds below derive from the committed
+run `bench/results/2026-11-30-real-x3-peers.json` (ours, 3 runs of the 5 clips on the 2-core
+dev machine, peers interleaved), with a margin for a noisy CI machine of roughly 1.5x on
+latency. Retune them from a fresh run when the agent changes on purpose; a failure otherwise
+means a regression.
+"""
 
 from __future__ import annotations
 
@@ -13,47 +21,83 @@ from voice.config import STAGES
 
 pytestmark = pytest.mark.slow
 
-LOOSE_BUDGET_MS = "2000"
+CLIPS = ("hello-world", "weather-question", "lecture-a", "lecture-b", "lecture-c")
+# Clips without a mid-turn pause: the agent must never cut these off.
+CLEAN_CLIPS = ("hello-world", "weather-question", "lecture-a")
+
+# TTFA p50 over the answered turns: 653 ms measured; 1.5x for a noisy machine.
+BUDGET_MS = 1000
+# Any single answered clip: 917 ms measured at worst (lecture-a); 1.5x.
+MAX_CLIP_TTFA_MS = 1400
+# Endpoint delay (EoS -> commit) on a clean clip: 320-380 ms measured (300 ms silence rule).
+MAX_CLEAN_ENDPOINT_MS = 600
+# Corpus WER: 0.0135 measured (lecture-b loses one word); per clip: 0.07 at worst.
+MAX_WER = 0.05
+MAX_CLIP_WER = 0.2
+# False cut-offs on the clean clips: none today, none allowed.
+MAX_FALSE_CUTOFF_CLEAN = 0.0
+# False cut-offs over all 5 clips: 0.40 today (ours cuts lecture-b and lecture-c off inside
+# their holds). The end-of-turn work (issue 8) is fixing that; the lead tightens this to 0.0
+# (and the CLI's default --max-false-cutoff of 5 % then applies) once it lands.
+MAX_FALSE_CUTOFF_ALL = 0.40
 
 
-def test_bench_on_real_corpus_completes_and_meets_a_loose_budget(real_corpus, tmp_path):
-    out = tmp_path / "results.json"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "voice",
-            "bench",
-            str(real_corpus),
-            "--runs",
-            "1",
-            "--json",
-            str(out),
-            "--budget",
-            LOOSE_BUDGET_MS,
-        ],
+def run_bench(corpus, out, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "voice", "bench", str(corpus), "--json", str(out), *extra],
         capture_output=True,
         text=True,
         timeout=900,
         env={**os.environ, "COLUMNS": "200"},
     )
-    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_bench_on_real_corpus_stays_close_to_todays_figures(real_corpus, tmp_path):
+    out = tmp_path / "results.json"
+    result = run_bench(
+        real_corpus,
+        out,
+        "--runs",
+        "1",
+        "--budget",
+        str(BUDGET_MS),
+        "--max-false-cutoff",
+        str(MAX_FALSE_CUTOFF_ALL),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
     assert "TTFA p50" in result.stdout
     results = json.loads(out.read_text())
     assert results["runs"] == 1 and results["peers"] == {}
-    assert [c["id"] for c in results["cases"]] == [
-        "hello-world",
-        "weather-question",
-        "lecture-a",
-        "lecture-b",
-        "lecture-c",
-    ]
-    clean = [c for c in results["cases"] if c["id"] in ("hello-world", "weather-question")]
+    cases = {c["id"]: c for c in results["cases"]}
+    assert list(cases) == list(CLIPS)
+
+    for clip, case in cases.items():
+        assert "error" not in case, case
+        assert case["answered"] is True, case
+        assert case["transcript"], case
+        assert case["wer"] is not None and case["wer"] <= MAX_CLIP_WER, case
+        if case["false_cutoff"]:
+            assert case["ttfa_ms"] is None, case
+            continue
+        assert 0 < case["ttfa_ms"] <= MAX_CLIP_TTFA_MS, case
+        assert set(case["spans"]) >= set(STAGES), (clip, case["spans"].keys())
+
+    clean = [cases[clip] for clip in CLEAN_CLIPS]
+    clean_cutoffs = sum(bool(c["false_cutoff"]) for c in clean) / len(clean)
+    assert clean_cutoffs <= MAX_FALSE_CUTOFF_CLEAN, [c["id"] for c in clean if c["false_cutoff"]]
     for case in clean:
-        assert case["ttfa_ms"] is not None and case["ttfa_ms"] > 0, case
-        assert set(case["spans"]) >= set(STAGES), case["spans"].keys()
-    assert results["wer"] is not None and results["wer"] < 0.3
+        assert 0 <= case["endpoint_ms"] <= MAX_CLEAN_ENDPOINT_MS, case
+    assert results["false_cutoff_rate"] <= MAX_FALSE_CUTOFF_ALL
+    assert results["ttfa_ms"]["p50"] <= BUDGET_MS
+    assert results["wer"] is not None and results["wer"] <= MAX_WER
+    assert results["wer_by_kind"]["wideband"] == results["wer"]  # the real clips are wideband
+    assert results["errors"] == 0
     assert results["bargein_stop_ms"] is None and results["false_bargein_rate"] is None
+    # the results describe themselves
+    assert results["git"]["commit"] and results["versions"]["faster-whisper"]
+    threads = results["threads"]["ours"]
+    assert {"vad": 1, "stt": 1, "llm": 2, "tts": 2}.items() <= threads.items(), threads
+    assert [o["id"] for o in results["order"]] == list(CLIPS)
 
 
 def test_bench_refuses_a_folder_without_manifest(tmp_path):

@@ -239,3 +239,20 @@ def test_bad_manifest_lines_are_reported_and_the_rest_still_loads(corpus_dir):
     assert "outside the file" in reasons[7]
     assert "unknown kind 'laughter'" in reasons[8]
     assert "'eos_s' is required" in reasons[9]
+
+
+def test_agents_take_turns_playing_first_and_the_order_is_recorded(corpus_dir):
+    corpus = load_corpus(corpus_dir)
+    corpus.cases = [c for c in corpus.cases if c.kind == "turn"]  # plain, hold
+    agents = [FixedDelayAgentDouble("ours"), FixedDelayAgentDouble("peer")]
+    bench = asyncio.run(run_corpus(corpus, agents, runs=1))
+    assert bench.order == [
+        {"run": 0, "id": "plain", "agents": ["ours", "peer"]},
+        {"run": 0, "id": "hold", "agents": ["peer", "ours"]},
+    ]
+    assert [c["play_position"] for c in bench.cases["ours"]] == [0, 1]
+    assert [c["play_position"] for c in bench.cases["peer"]] == [1, 0]
+    # the same double measures the same whatever its position
+    assert bench.cases["peer"][0]["ttfa_ms"] == pytest.approx(
+        bench.cases["ours"][0]["ttfa_ms"], abs=FRAME_TOLERANCE_MS
+    )
