@@ -50,7 +50,7 @@ class STTConfig:
     logprob_threshold: float = -1.0  # avg log-prob below this: the decode failed
     compression_ratio_threshold: float = 2.4  # gzip ratio above this: a loop
     no_speech_threshold: float = 0.6  # with a failed log-prob: silence/noise, empty transcript
-    no_speech_alone: float = 0.9  # no-speech probability that alone empties the transcript
+    no_speech_alone: float = 0.8  # no-speech probability that alone empties the transcript
 
 
 @dataclass

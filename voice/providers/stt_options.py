@@ -33,7 +33,7 @@ class DecodeOptions:
     logprob_threshold: float = -1.0
     compression_ratio_threshold: float = 2.4
     no_speech_threshold: float = 0.6
-    no_speech_alone: float = 0.9  # above this the no-speech probability alone drops the text
+    no_speech_alone: float = 0.8  # above this the no-speech probability alone drops the text
 
 
 def parse_fallback(value: str) -> tuple[str | float, ...]:
