@@ -35,6 +35,7 @@ from voice.turn_taking.endpointing import SilenceEndOfTurn
 
 SPECULATE_AFTER_MS = 60
 SMART_TURN_PAUSE_S = 0.1
+TAIL_S = 1.0
 FINAL_TOLERANCE_S = 0.15  # a pause starting this close before eos_s is the end, not a hold
 THRESHOLDS = (0.3, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995, 0.999)
 SILENCES_MS = (200, 300, 400, 500, 600, 700, 800, 900, 1000, 1200, 1400, 1600, 2000, 2500)
@@ -71,6 +72,8 @@ def find_pauses(
         silence_ms=10**9, threshold=threshold, speculate_after_ms=SPECULATE_AFTER_MS
     )
     stream = models.vad.new_stream()
+    # As in the live bench, silence follows the recording (clips often end at the last word).
+    pcm = np.concatenate([pcm, np.zeros(round(TAIL_S * SAMPLE_RATE), dtype=np.int16)])
     found: list[tuple[float, float | None, np.ndarray]] = []
     open_pause: tuple[int, np.ndarray] | None = None
     for index, chunk in enumerate(split_frames(pcm)):

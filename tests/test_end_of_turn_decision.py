@@ -62,7 +62,7 @@ def test_without_evidence_the_turn_waits_as_the_prior_says():
 
 
 def test_confident_evidence_answers_after_the_minimum_wait():
-    policy = DecisionPolicy(min_wait_ms=200)
+    policy = DecisionPolicy(detector="fused", min_wait_ms=200)
     sure = {28: lambda eos: Evidence(eos, smart_turn=0.99, words=0.99, transcript="Hello there.")}
     d = Driver(policy).run(SPEECH + [0.0] * 60, evidence_at=sure)
     assert d.kinds() == ["speech_started", "paused", "turn_ended"]
@@ -126,8 +126,9 @@ def test_evidence_arriving_after_the_minimum_wait_ends_the_turn_at_once():
 
 def test_each_detector_uses_only_its_own_evidence():
     evidence = Evidence(0, smart_turn=0.9, words=0.1, transcript="What is the weather in")
-    audio_only, parts_a = DecisionPolicy(detector="smart_turn").probability(evidence)
-    words_only, parts_w = DecisionPolicy(detector="words").probability(evidence)
+    plain = {"bias": 0.0, "audio_weight": 1.0, "words_weight": 1.0}
+    audio_only, parts_a = DecisionPolicy(detector="smart_turn", **plain).probability(evidence)
+    words_only, parts_w = DecisionPolicy(detector="words", **plain).probability(evidence)
     assert audio_only == pytest.approx(0.9) and set(parts_a) == {"smart_turn"}
     assert words_only < 0.05 and set(parts_w) == {"words", "cue"}
     assert DecisionPolicy(detector="silence", silence_ms=300).wait_ms(0.99) == 300
@@ -141,10 +142,22 @@ def test_each_detector_uses_only_its_own_evidence():
         ("So I was thinking um", "filler"),
         ("What is the weather in Paris?", "question"),
         ("What is this for?", "question"),
-        ("Thank you.", "none"),
+        ("Thank you.", "complete_short"),
+        ("Book a table near the station.", "none"),
         ("I see,", "trailing_off"),
         ("", "none"),
     ],
 )
 def test_lexical_cues(text, cue):
     assert lexical_cue(text).name == cue
+
+
+@pytest.mark.parametrize(
+    "text", ["Yes.", "No", "Stop.", "Thank you very much.", "Okay, thank you."]
+)
+def test_short_complete_turns_get_a_push(text):
+    assert lexical_cue(text).name == "complete_short"
+
+
+def test_a_short_prefix_is_not_complete_short():
+    assert lexical_cue("Yes, I want the").name == "continuing"

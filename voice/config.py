@@ -74,17 +74,18 @@ class TTSConfig:
 class TurnConfig:
     """When the user's turn is over (voice/turn_taking/decision.py; README "End of turn")."""
 
-    # fused: Smart Turn (audio) + the LLM's end-of-line probability and lexical cues (words)
-    # + the pause; smart_turn / words: one of them; silence: a fixed `silence_ms` of silence.
-    detector: str = "fused"
+    # words: the LLM's end-of-line probability and lexical cues + the pause (the default: the
+    # best point of `voice bench --sweep endpoint`, docs/end-of-turn.md); fused: also Smart Turn
+    # (audio); smart_turn: the audio alone; silence: a fixed `silence_ms` of silence.
+    detector: str = "words"
     threshold: float = 0.9  # P(finished) at which the agent answers after min_wait_ms
     min_wait_ms: int = 200  # the shortest silence that ends a turn
     max_wait_ms: int = 1600  # the longest: a doubtful turn is answered after this much silence
     hold_scale_ms: int = 250  # how fast mid-turn holds die out: each extra scale, odds x e
     prior: float = 0.5  # P(finished) until the pause's evidence arrives
-    audio_weight: float = 1.0  # weight of Smart Turn's log-odds in the fusion
-    words_weight: float = 1.0  # weight of the LLM's log-odds in the fusion
-    bias: float = 0.0  # added to the fused log-odds
+    audio_weight: float = 0.5  # weight of Smart Turn's log-odds in the fusion
+    words_weight: float = 0.7  # weight of the LLM's log-odds in the fusion
+    bias: float = 2.0  # added to the fused log-odds (the LLM's raw probability runs low)
     smart_turn_threads: int = 1  # ONNX threads for Smart Turn (it runs beside the chain)
     smart_turn_path: str = ""  # empty: Smart Turn v3.2 from pipecat-ai's wheel
     silence_ms: int = 300  # detector = "silence" only
@@ -105,7 +106,7 @@ class BargeInConfig:
     min_words: int = 1  # words (outside ignore_words) that make an interruption
     confirm_ms: int = 900  # speech that interrupts whatever its words
     end_silence_ms: int = 120  # silence that ends the speech over the bot
-    max_pause_ms: int = 1500  # a pause never lasts longer
+    max_pause_ms: int = 300  # a pause never lasts longer: undecided, the bot plays on
     ignore_words: list[str] = field(
         default_factory=lambda: [
             *("yeah", "yes", "yep", "yup", "mm-hmm", "mhm", "mm", "hmm", "hm", "uh-huh"),

@@ -29,8 +29,8 @@ def test_hello_world_is_answered_fast(real_corpus, real_cases, config, models):
     assert len(answered) == 1, result.turns
     record = answered[0]
     decision = record["end_of_turn"]
-    assert decision["detector"] == "fused"
-    assert {"smart_turn", "words", "cue", "p_finished", "wait_ms"} <= set(decision)
+    assert decision["detector"] == "words"
+    assert {"words", "cue", "p_finished", "wait_ms", "transcript"} <= set(decision)
     endpoint_ms = record["spans"]["endpoint"]["ms"]
     assert endpoint_ms < 400, decision
 
@@ -80,7 +80,9 @@ def test_a_missing_smart_turn_model_falls_back_to_words_and_pause(
     real_corpus, real_cases, tmp_path, caplog
 ):
     config = load_config(environ={})
-    config.turn = dataclasses.replace(config.turn, smart_turn_path=str(tmp_path / "none.onnx"))
+    config.turn = dataclasses.replace(
+        config.turn, detector="fused", smart_turn_path=str(tmp_path / "none.onnx")
+    )
     with caplog.at_level(logging.WARNING):
         models = load_models(config)
         assert models.smart_turn is None
@@ -98,7 +100,7 @@ def test_doctor_names_a_corrupt_smart_turn_model(tmp_path):
     bad = tmp_path / "smart.onnx"
     bad.write_bytes(b"not an onnx model")
     cfg = tmp_path / "voice.toml"
-    cfg.write_text(f'[turn]\nsmart_turn_path = "{bad}"\n')
+    cfg.write_text(f'[turn]\ndetector = "fused"\nsmart_turn_path = "{bad}"\n')
     result = subprocess.run(
         [sys.executable, "-m", "voice", "doctor", "--config", str(cfg)],
         capture_output=True,
@@ -109,3 +111,17 @@ def test_doctor_names_a_corrupt_smart_turn_model(tmp_path):
     assert result.returncode == 1
     assert "smart.onnx" in result.stdout and "words and pause" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_the_fused_detector_hears_smart_turn_on_real_speech(real_corpus, real_cases):
+    config = load_config(environ={"VOICE_TURN__DETECTOR": "fused"})
+    models = load_models(config)
+    assert models.smart_turn is not None
+    case = real_cases["weather-question"]
+    result = talk(case_audio(real_corpus, case), config, models)
+    answered = [t for t in result.turns if t["outcome"] == "answered"]
+    assert len(answered) == 1, result.turns
+    decision = answered[0]["end_of_turn"]
+    assert decision["detector"] == "fused"
+    assert decision["smart_turn"] > 0.5  # a complete question, heard as one
+    assert "smart_turn" in decision["evidence_after_ms"]

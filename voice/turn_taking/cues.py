@@ -33,6 +33,33 @@ _QUESTION_START = frozenset(
     is are was were do does did can could will would should shall may might have has had
     """.split()
 )
+# Whole turns that are complete on their own, however short (a small LLM expects more).
+_COMPLETE_SHORT = frozenset(
+    """
+    yes no yeah yep nope okay ok sure stop thanks hello hi hey bye goodbye please cancel
+    continue repeat again sorry right correct exactly absolutely never mind
+    """.split()
+)
+_POLITE = frozenset(
+    {
+        "thank",
+        "you",
+        "very",
+        "much",
+        "please",
+        "good",
+        "morning",
+        "evening",
+        "night",
+        "afternoon",
+        "that's",
+        "it",
+        "all",
+        "sounds",
+        "great",
+        "fine",
+    }
+)
 _WORD = re.compile(r"[a-z']+")
 
 
@@ -62,4 +89,8 @@ def lexical_cue(transcript: str) -> Cue:
         return Cue("continuing", -2.0)
     if text.endswith("?") and words[0] in _QUESTION_START and len(words) >= 3:
         return Cue("question", 1.0)
+    if len(words) <= 4 and (
+        words[0] in _COMPLETE_SHORT or all(w in _POLITE or w in _COMPLETE_SHORT for w in words)
+    ):
+        return Cue("complete_short", 2.0)
     return NO_CUE

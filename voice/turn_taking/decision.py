@@ -59,15 +59,15 @@ class Evidence:
 class DecisionPolicy:
     """Which evidence counts, how it is weighed, and how sure the agent must be."""
 
-    detector: str = "fused"  # fused | smart_turn | words | silence
+    detector: str = "words"  # words | fused | smart_turn | silence
     threshold: float = 0.9  # P(finished) at which the agent answers
     min_wait_ms: float = 200.0
     max_wait_ms: float = 1600.0
     hold_scale_ms: float = 250.0  # how fast mid-turn holds die out as the silence grows
     prior: float = 0.5  # P(finished) before any evidence has arrived
-    audio_weight: float = 1.0
-    words_weight: float = 1.0
-    bias: float = 0.0
+    audio_weight: float = 0.5
+    words_weight: float = 0.7
+    bias: float = 2.0
     silence_ms: float = 300.0  # the fixed wait of the "silence" detector
 
     def probability(self, evidence: Evidence | None) -> tuple[float, dict[str, Any]]:
