@@ -47,6 +47,8 @@ def kinds(decisions: list[Decision]) -> list[str]:
 
 
 def speaking(strategy: str = "pause", **kw: object) -> tuple[BargeInPolicy, Clock]:
+    """A policy whose bot is speaking; pauses are unbounded unless a test bounds them."""
+    kw.setdefault("max_pause_ms", 60_000)
     policy = BargeInPolicy(BargeInSettings(strategy=strategy, **kw))  # type: ignore[arg-type]
     policy.bot_started()
     return policy, Clock(policy)
@@ -84,7 +86,7 @@ def test_quiet_frames_never_count_as_voiced_whatever_the_vad_says() -> None:
 
 
 def test_a_snippet_is_transcribed_after_min_speech() -> None:
-    policy, clock = speaking(min_speech_ms=160)
+    _policy, clock = speaking(min_speech_ms=160)
     decisions = clock.voiced(160)
     assert kinds(decisions) == ["pause", "transcribe"]
     snippet = decisions[1].snippet
@@ -104,7 +106,7 @@ def test_words_that_interrupt_confirm_the_interruption() -> None:
 
 
 def test_long_speech_interrupts_whatever_the_words() -> None:
-    policy, clock = speaking(confirm_ms=300)
+    _policy, clock = speaking(confirm_ms=300)
     decisions = clock.voiced(300)
     assert kinds(decisions)[-1] == "interrupt"
     assert "ms of speech" in decisions[-1].reason
@@ -155,17 +157,41 @@ def test_noise_without_words_resumes() -> None:
 
 
 def test_a_short_burst_resumes_without_waiting_for_stt() -> None:
-    policy, clock = speaking(min_speech_ms=160)
+    _policy, clock = speaking(min_speech_ms=160)
     decisions = clock.voiced(60) + clock.silent(140)
     assert kinds(decisions) == ["pause", "resume"]
     assert decisions[1].reason == "too short to be an interruption"
 
 
-def test_a_pause_never_outlasts_max_pause() -> None:
-    policy, clock = speaking(max_pause_ms=300, confirm_ms=5000)
+def test_an_undecided_pause_interrupts_at_max_pause_by_default() -> None:
+    _policy, clock = speaking(max_pause_ms=300, confirm_ms=5000)
     decisions = clock.voiced(400)
-    assert "interrupt" in kinds(decisions)
-    assert "paused too long" in decisions[-1].reason
+    assert kinds(decisions) == ["pause", "transcribe", "interrupt"]
+    assert decisions[-1].reason == "paused too long: still speaking"
+    assert decisions[-1].inputs["paused_ms"] == 300
+
+
+def test_an_undecided_pause_can_play_on_and_keep_listening() -> None:
+    policy, clock = speaking(max_pause_ms=300, confirm_ms=5000, undecided="resume")
+    decisions = clock.voiced(400)
+    assert kinds(decisions) == ["pause", "transcribe", "resume"]
+    assert decisions[-1].reason == "undecided: play on, keep listening"
+    assert policy.state == "watching" and policy.paused_ms_total == 300
+    assert kinds(policy.transcript("Stop right there", clock.t, final=False)) == ["interrupt"]
+
+
+def test_a_pause_over_speech_that_ended_resumes_at_max_pause() -> None:
+    _policy, clock = speaking(max_pause_ms=300)
+    decisions = clock.voiced(200) + clock.silent(200)  # STT result never comes back
+    assert kinds(decisions) == ["pause", "transcribe", "resume"]
+    assert decisions[-1].reason == "paused too long: the speech is over"
+
+
+def test_whisper_phantoms_on_a_short_snippet_do_not_interrupt() -> None:
+    policy, clock = speaking()
+    clock.voiced(200)
+    decisions = policy.transcript("Thank you.", clock.t, final=False)
+    assert "interrupt" not in kinds(decisions)
 
 
 def test_words_in_the_ignore_list_never_interrupt_even_when_custom() -> None:
@@ -215,15 +241,17 @@ def test_a_protected_reply_defers_instead_of_interrupting() -> None:
     assert decisions[0].inputs["interruptible"] is False
 
 
-def test_dropping_waits_for_the_end_of_the_dismissed_speech() -> None:
-    policy, clock = speaking(max_pause_ms=200, min_speech_ms=400, confirm_ms=5000)
-    decisions = clock.voiced(240)  # paused too long with too little speech: dismissed
-    assert kinds(decisions)[-1] == "resume"
+def test_dropping_waits_for_the_end_of_the_deferred_speech() -> None:
+    policy = BargeInPolicy(BargeInSettings())
+    policy.bot_started(interruptible=False)
+    clock = Clock(policy)
+    clock.voiced(200)
+    assert kinds(policy.transcript("What about Monday", clock.t, final=False)) == ["defer"]
     assert policy.state == "dropping"
-    assert clock.voiced(200) == []  # the same speech goes on: no new pause
+    assert clock.voiced(400) == []  # the same speech goes on: nothing new
     clock.silent(140)
     assert policy.state == "listening"
-    assert kinds(clock.voiced(40)) == ["pause"]  # the next speech is judged afresh
+    assert kinds(clock.voiced(160)) == ["transcribe"]  # the next speech is judged afresh
 
 
 def test_speech_that_comes_back_is_not_ended() -> None:
@@ -280,5 +308,7 @@ def test_a_late_transcript_of_earlier_speech_is_not_taken_for_the_current_one() 
     policy.transcript("", clock.t, final=True, speech_ns=first.inputs["speech_ns"])
     assert policy.state == "listening"
     clock.voiced(200)
-    assert policy.transcript("Yeah.", clock.t, final=False, speech_ns=first.inputs["speech_ns"]) == []
+    assert (
+        policy.transcript("Yeah.", clock.t, final=False, speech_ns=first.inputs["speech_ns"]) == []
+    )
     assert policy.state == "paused"

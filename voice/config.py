@@ -106,7 +106,9 @@ class BargeInConfig:
     min_words: int = 1  # words (outside ignore_words) that make an interruption
     confirm_ms: int = 900  # speech that interrupts whatever its words
     end_silence_ms: int = 120  # silence that ends the speech over the bot
-    max_pause_ms: int = 300  # a pause never lasts longer: undecided, the bot plays on
+    max_pause_ms: int = 300  # a pause never lasts longer (a longer hold is heard as a stop)
+    undecided: str = "interrupt"  # a pause that reached max_pause_ms, caller still speaking:
+    # "interrupt" (so much speech is a turn) or "resume" (play on, keep listening)
     ignore_words: list[str] = field(
         default_factory=lambda: [
             *("yeah", "yes", "yep", "yup", "mm-hmm", "mhm", "mm", "hmm", "hm", "uh-huh"),
@@ -288,6 +290,10 @@ def _validate(config: Config) -> None:
         raise ConfigError("turn.hold_scale_ms must be positive and turn.smart_turn_threads >= 1")
     if config.turn.silence_ms < 20:
         raise ConfigError(f"turn.silence_ms must be at least 20, got {config.turn.silence_ms}")
+    if config.bargein.undecided not in ("interrupt", "resume"):
+        raise ConfigError(
+            f"bargein.undecided must be 'interrupt' or 'resume', got {config.bargein.undecided!r}"
+        )
     if config.bargein.strategy not in ("pause", "wait"):
         raise ConfigError(
             f"bargein.strategy must be 'pause' or 'wait', got {config.bargein.strategy!r}"

@@ -47,6 +47,7 @@ def settings_from_config(config: BargeInConfig) -> BargeInSettings:
         confirm_ms=config.confirm_ms,
         end_silence_ms=config.end_silence_ms,
         max_pause_ms=config.max_pause_ms,
+        undecided=config.undecided,
         ignore_words=tuple(config.ignore_words),
     )
 

@@ -62,6 +62,19 @@ DEFAULT_IGNORE_WORDS: tuple[str, ...] = (
     "nice",
 )
 STRATEGIES = ("pause", "wait")
+# What Whisper invents on a fraction of a second of audio (a breath, a syllable): never words
+# that interrupt when the snippet is shorter than PHANTOM_BELOW_MS of speech.
+STT_PHANTOMS: tuple[str, ...] = (
+    "thank you",
+    "thanks",
+    "thank you for watching",
+    "thanks for watching",
+    "bye",
+    "bye bye",
+    "you",
+    "welcome",
+)
+PHANTOM_BELOW_MS = 800
 _WORD = re.compile(r"[a-z0-9']+(?:-[a-z0-9']+)*")
 _NON_SPEECH = re.compile(r"\[[^\]]*\]|\([^)]*\)|\*[^*]*\*")  # Whisper's "[coughing]", "(music)"
 
@@ -78,12 +91,19 @@ class BargeInSettings:
     min_words: int = 1  # words (not in `ignore_words`) that make an interruption
     confirm_ms: int = 900  # voiced speech that interrupts whatever the words
     end_silence_ms: int = 120  # silence that ends the speech over the bot
-    max_pause_ms: int = 1500  # a pause never lasts longer: decide with what is known
+    # A pause never lasts longer: still undecided, the bot plays on and the policy keeps
+    # listening (words that interrupt still stop it). A hold past ~300 ms is heard as a stop.
+    max_pause_ms: int = 300
+    # What a pause that reached max_pause_ms without a decision becomes while the caller still
+    # speaks: "resume" (play on, keep listening) or "interrupt" (so much speech is a turn).
+    undecided: str = "interrupt"
     ignore_words: tuple[str, ...] = DEFAULT_IGNORE_WORDS
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {self.strategy!r} (known: {', '.join(STRATEGIES)})")
+        if self.undecided not in ("resume", "interrupt"):
+            raise ValueError(f"undecided must be 'resume' or 'interrupt', got {self.undecided!r}")
 
 
 @dataclass(frozen=True)
@@ -113,9 +133,7 @@ def classify_words(text: str, ignore_words: tuple[str, ...]) -> tuple[list[str],
     phrases (matched whole, multi-word ones as sequences) do not count."""
     cleaned = _NON_SPEECH.sub(" ", text.lower())
     words = _WORD.findall(cleaned)
-    phrases = sorted(
-        (tuple(_WORD.findall(p.lower())) for p in ignore_words), key=len, reverse=True
-    )
+    phrases = sorted((tuple(_WORD.findall(p.lower())) for p in ignore_words), key=len, reverse=True)
     counted: list[str] = []
     index = 0
     while index < len(words):
@@ -188,9 +206,7 @@ class BargeInPolicy:
 
     # -- inputs --------------------------------------------------------------------------------
 
-    def push_frame(
-        self, pcm: np.ndarray, probability: float, media_time_ns: int
-    ) -> list[Decision]:
+    def push_frame(self, pcm: np.ndarray, probability: float, media_time_ns: int) -> list[Decision]:
         """One 20 ms input frame with its VAD probability; `media_time_ns` is its capture time."""
         if self.state in ("idle", "interrupted"):
             return []
@@ -243,8 +259,7 @@ class BargeInPolicy:
         if self.state == "dropping":
             # The speech judged harmless goes on: only its end lets the next one be judged.
             if self._speech is not None and (
-                probability >= self.release_threshold
-                and energy >= self.settings.min_energy_dbfs
+                probability >= self.release_threshold and energy >= self.settings.min_energy_dbfs
             ):
                 self._speech.last_voiced_ns = end_ns
                 return []
@@ -282,8 +297,11 @@ class BargeInPolicy:
         assert speech is not None
         s = self.settings
         decisions: list[Decision] = []
-        words, counted = ([], []) if speech.transcript is None else classify_words(
-            speech.transcript, s.ignore_words
+        ignore = s.ignore_words
+        if speech.stt_voiced_ms < PHANTOM_BELOW_MS:
+            ignore = (*ignore, *STT_PHANTOMS)
+        words, counted = (
+            ([], []) if speech.transcript is None else classify_words(speech.transcript, ignore)
         )
         if speech.voiced_ms >= s.confirm_ms:
             return self._confirm(now_ns, f"{speech.voiced_ms} ms of speech")
@@ -308,9 +326,18 @@ class BargeInPolicy:
             decisions.append(Decision("resume", now_ns, "backchannel so far", self._inputs(now_ns)))
         if self.state == "paused" and self.paused_since_ns is not None:
             if now_ns - self.paused_since_ns >= self._ms(s.max_pause_ms):
-                if speech.voiced_ms >= s.min_speech_ms:
-                    return self._confirm(now_ns, "paused too long: enough speech")
-                return self._dismiss(now_ns, "paused too long: too little speech")
+                if speech.ended:
+                    return self._dismiss(now_ns, "paused too long: the speech is over")
+                if s.undecided == "interrupt" and speech.voiced_ms >= s.min_speech_ms:
+                    return self._confirm(now_ns, "paused too long: still speaking")
+                self._end_pause(now_ns)
+                self.state = "watching"
+                self.resumed += 1
+                decisions.append(
+                    Decision(
+                        "resume", now_ns, "undecided: play on, keep listening", self._inputs(now_ns)
+                    )
+                )
         if not speech.stt_pending and speech.voiced_ms >= s.min_speech_ms:
             need_final = speech.ended and not speech.transcript_final
             if need_final or speech.voiced_ms >= speech.stt_voiced_ms + s.min_speech_ms:
