@@ -10,6 +10,7 @@ Options are spelled `KIND[:key=value,...]`:
 
 - `ours` — `voice.providers.whisper_stt.WhisperSTT` with `DecodeOptions`; keys `pad`, `win`
   (minimum window, s), `beam`, `rp` (repetition penalty), `ngram` (no-repeat n-gram size),
+  `rlp` (1: also retry decodes of low average log-prob),
   `fb` (fallback steps joined by `|`: `full` or a temperature; `none` for no retry), `lp`, `ns`
   (log-prob and no-speech thresholds), `threads`, `ct` (compute type), `model` (`tiny` or a
   CTranslate2 model folder).
@@ -207,12 +208,14 @@ def make_transcriber(spec: str) -> Transcriber:
             fields[name] = float(p[short])
     if "beam" in p:
         fields["beam_size"] = int(p["beam"])
+    if "rlp" in p:
+        fields["retry_low_logprob"] = p["rlp"] not in ("0", "false", "no")
     if "ngram" in p:
         fields["no_repeat_ngram_size"] = int(p["ngram"])
     if "fb" in p:
         steps = [] if p["fb"] in ("none", "") else p["fb"].split("|")
         fields["fallback"] = parse_fallback(",".join(steps))
-    unknown = set(p) - set(names) - {"beam", "ngram", "fb", "threads", "ct", "model"}
+    unknown = set(p) - set(names) - {"beam", "ngram", "rlp", "fb", "threads", "ct", "model"}
     if kind == "partials":
         unknown -= {"every", "prefix"}
     if unknown:
@@ -384,6 +387,9 @@ def summarize(segs: list[Segment], results: dict[str, OptionResult], runs: int) 
             "latency_ms": _pct(all_ms),
             "latency_short_ms": _pct(short_ms),
             "cpu_ms": _pct([m for s in segs for m in res.cpu_ms[s.id]]),
+            "cpu_short_ms": _pct(
+                [m for s in segs if s.duration_s <= SHORT_TURN_S for m in res.cpu_ms[s.id]]
+            ),
             "loops": sum(has_loop(res.texts[s.id], s.text) for s in segs),
             "partial_cpu_ms_per_s": _partial_cost(segs, res),
             "empty": sum(not words(res.texts[s.id]) for s in segs),
@@ -399,6 +405,7 @@ def summarize(segs: list[Segment], results: dict[str, OptionResult], runs: int) 
                     "text": res.texts[s.id],
                     "wer": _corpus_wer([(s.text, res.texts[s.id])]),
                     "ms": round(float(np.median(res.ms[s.id])), 1),
+                    "cpu_ms": round(float(np.median(res.cpu_ms[s.id])), 1),
                     **res.signals[s.id],
                 }
                 for spec, res in results.items()
@@ -429,7 +436,8 @@ def _cell(value: Any, pct: bool = False) -> str:
 def table_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     kinds = list(results["kinds"])
     header = ["option", "WER", *[f"WER {k}" for k in kinds]]
-    header += ["p50 ms", "p95 ms", "p50 ≤5 s", "p95 ≤5 s", "CPU ms p50", "loops", "empty"]
+    header += ["p50 ms", "p95 ms", "p50 ≤5 s", "p95 ≤5 s", "CPU ms p50", "CPU p50 ≤5 s"]
+    header += ["loops", "empty"]
     header += ["partials CPU ms/s"]
     rows = []
     for spec, o in results["options"].items():
@@ -444,6 +452,7 @@ def table_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
                 _cell(short.get("p50")),
                 _cell(short.get("p95")),
                 _cell(cpu.get("p50")),
+                _cell((o.get("cpu_short_ms") or {}).get("p50")),
                 str(o["loops"]),
                 str(o["empty"]),
                 _cell(o.get("partial_cpu_ms_per_s")),

@@ -47,7 +47,8 @@ class STTConfig:
     # Retries of a failed decode (loop, low log-prob), in order: "wN" (an N s window), "full"
     # (30 s), or a sampling temperature; "none": no retry.
     fallback: str = "w10"
-    logprob_threshold: float = -1.0  # avg log-prob below this: the decode failed
+    logprob_threshold: float = -1.0  # avg log-prob below this: unsure (no-speech rule, retry)
+    retry_low_logprob: bool = False  # also retry decodes below logprob_threshold (not only loops)
     compression_ratio_threshold: float = 2.4  # gzip ratio above this: a loop
     no_speech_threshold: float = 0.6  # with a failed log-prob: silence/noise, empty transcript
     no_speech_alone: float = 0.8  # no-speech probability that alone empties the transcript

@@ -31,6 +31,10 @@ class DecodeOptions:
     # greedy), or a sampling temperature.
     fallback: tuple[str | float, ...] = ("w10",)
     logprob_threshold: float = -1.0
+    # Retry a decode whose average log-prob is below the threshold (faster-whisper does). Off:
+    # on the synthetic corpus those retries did not recover words (docs/stt.md) and cost p95;
+    # loops (length cap, a token run twice, gzip ratio) are always retried.
+    retry_low_logprob: bool = False
     compression_ratio_threshold: float = 2.4
     no_speech_threshold: float = 0.6
     no_speech_alone: float = 0.8  # above this the no-speech probability alone drops the text
@@ -67,6 +71,7 @@ def decode_options(stt: STTConfig) -> DecodeOptions:
         no_repeat_ngram_size=stt.no_repeat_ngram_size,
         fallback=parse_fallback(stt.fallback),
         logprob_threshold=stt.logprob_threshold,
+        retry_low_logprob=stt.retry_low_logprob,
         compression_ratio_threshold=stt.compression_ratio_threshold,
         no_speech_threshold=stt.no_speech_threshold,
         no_speech_alone=stt.no_speech_alone,

@@ -7,12 +7,13 @@ telephone-band speech, and on abrupt cuts, the decoder can fall into repetition 
 invent "Thank you." on noise. So every decode is judged by the decoder's own signals, as
 faster-whisper does for its 30 s windows:
 
-- a decode *fails* when its average log-probability is below `logprob_threshold`, its text
-  compresses too well (gzip ratio above `compression_ratio_threshold`: a loop), or it ran into
-  the length cap without ending (a loop the cap cut);
-- a failed decode is retried: first on Whisper's full 30 s window (its training regime, where
-  the loops of the short window mostly vanish), then with temperature sampling; the best
-  attempt is kept;
+- a decode *fails* when it loops: it ran into the length cap without ending, decoded a run of
+  3+ tokens twice in a row, or its text compresses too well (gzip ratio above
+  `compression_ratio_threshold`); with `retry_low_logprob`, also when its average
+  log-probability is below `logprob_threshold` (faster-whisper's rule; measured not to pay here);
+- a failed decode is retried, by default on a 10 s window (nearer Whisper's 30 s training
+  regime, where the short window's loops vanish), or as `fallback` says (the 30 s window,
+  temperature sampling); the first good attempt is kept, else the most probable;
 - a decode whose no-speech probability is above `no_speech_threshold` *and* that failed the
   log-probability test is silence or noise: the transcript is empty, so nothing reaches the LLM.
 
@@ -174,8 +175,8 @@ class WhisperSTT:
     def _failed(attempt: _Attempt, opts: DecodeOptions) -> bool:
         return (
             attempt.looped
-            or attempt.avg_logprob < opts.logprob_threshold
             or attempt.compression_ratio > opts.compression_ratio_threshold
+            or (opts.retry_low_logprob and attempt.avg_logprob < opts.logprob_threshold)
         )
 
     @staticmethod
