@@ -62,3 +62,23 @@ def test_speech_onset_follows_the_endpointer_rule():
     probs = iter([0.1, 0.9, 0.2, 0.9, 0.9, 0.9, 0.9])
     pcm = np.zeros(7 * 320, dtype=np.int16)
     assert speech_onset(pcm, lambda _frame: next(probs)) == 3 * 320
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--stt-option", "whisperx"], "unknown STT option"),
+        (["--variant", "radio"], "unknown variant"),
+    ],
+)
+def test_the_stt_stage_refuses_bad_arguments_with_one_line(args, message):
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from voice.cli import app
+
+    corpus = Path(__file__).resolve().parents[1] / "bench" / "corpus" / "synth"
+    result = CliRunner().invoke(app, ["bench", str(corpus), "--stage", "stt", *args])
+    assert result.exit_code == 2
+    assert message in result.output
