@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import html
 import json
 from pathlib import Path
@@ -25,7 +26,7 @@ LABELS = {
     "vad": "VAD only (fixed silence)",
     "smart_turn": "Smart Turn only",
     "words": "words only (LLM + cues)",
-    "fused": "fused (ours)",
+    "fused": "fused (words + Smart Turn)",
 }
 
 
@@ -71,8 +72,22 @@ def plot(results: dict[str, Any], path: Path) -> None:
         )
         if pts:
             xs, ys = zip(*pts, strict=True)
-            ax.plot(xs, ys, marker="o", markersize=3, label=LABELS.get(name, name))
-    markers = iter("s^vDPX*")
+            label = LABELS.get(name, name)
+            if name == results["policy"]["detector"]:
+                label += " · default"
+            ax.plot(xs, ys, marker="o", markersize=3, label=label)
+    default = results["default"]
+    if default.get("endpoint_mean_ms") is not None:
+        ax.scatter(
+            default["endpoint_mean_ms"],
+            default["false_cutoff_rate"] * 100,
+            marker="X",
+            s=90,
+            color="black",
+            label="default config (replayed)",
+            zorder=6,
+        )
+    markers = iter("s^vDP*<>")
     for name, point in (results.get("live") or {}).items():
         if point.get("endpoint_mean_ms") is None or point.get("false_cutoff_rate") is None:
             continue
@@ -170,7 +185,11 @@ def sweep_command(
     corpus = load_corpus(corpus_dir)
     for problem in corpus.problems:
         err_console.print(f"[yellow]skipped[/] {problem}", highlight=False, soft_wrap=True)
-    models = load_models(config)
+    # Every policy is replayed, so every evidence model is loaded, whatever the detector.
+    evidence_config = dataclasses.replace(
+        config, turn=dataclasses.replace(config.turn, detector="fused")
+    )
+    models = load_models(evidence_config)
     total = len(corpus.of_kind("turn"))
     done = [0]
 
