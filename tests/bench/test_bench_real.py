@@ -2,10 +2,10 @@
 
 Every clip it plays is checked (answered, no failure, transcript, latency where one applies),
 and the run must stay close to today's figures. The thresholds below derive from the committed
-run `bench/results/2026-11-30-real-x3-peers.json` (ours, 3 runs of the 5 clips on the 2-core
-dev machine, peers interleaved), with a margin for a noisy CI machine of roughly 1.5x on
-latency. Retune them from a fresh run when the agent changes on purpose; a failure otherwise
-means a regression.
+run `bench/results/2026-11-30-real-x2-all-peers.json` (ours, 2 runs of the 5 clips on the
+2-core AMD EPYC dev machine, peers interleaved), with a margin for a noisy CI machine of roughly
+1.5x on latency. Retune them from a fresh run when the agent changes on purpose; a failure
+otherwise means a regression.
 """
 
 from __future__ import annotations
@@ -25,21 +25,23 @@ CLIPS = ("hello-world", "weather-question", "lecture-a", "lecture-b", "lecture-c
 # Clips without a mid-turn pause: the agent must never cut these off.
 CLEAN_CLIPS = ("hello-world", "weather-question", "lecture-a")
 
-# TTFA p50 over the answered turns: 653 ms measured; 1.5x for a noisy machine.
-BUDGET_MS = 1000
-# Any single answered clip: 917 ms measured at worst (lecture-a); 1.5x.
-MAX_CLIP_TTFA_MS = 1400
-# Endpoint delay (EoS -> commit) on a clean clip: 320-380 ms measured (300 ms silence rule).
-MAX_CLEAN_ENDPOINT_MS = 600
-# Corpus WER: 0.0135 measured (lecture-b loses one word); per clip: 0.07 at worst.
+# TTFA p50 over the answered turns: 1132 ms measured; 1.5x for a noisy machine.
+BUDGET_MS = 1700
+# Any single answered clip: 2728 ms measured at worst (lecture-c, a 20 s turn); 1.5x.
+MAX_CLIP_TTFA_MS = 4100
+# Endpoint delay (EoS -> commit) on a clean clip: 360-800 ms measured (the `words` decision
+# answers 200 ms into the pause once its evidence has arrived, or after the prior's ~750 ms
+# when the transcript is late); 1.5x.
+MAX_CLEAN_ENDPOINT_MS = 1200
+# Corpus WER: 0.0 measured; per clip: 0.0.
 MAX_WER = 0.05
 MAX_CLIP_WER = 0.2
-# False cut-offs on the clean clips: none today, none allowed.
+# False cut-offs on the clean clips: none measured, none allowed.
 MAX_FALSE_CUTOFF_CLEAN = 0.0
-# False cut-offs over all 5 clips: 0.40 today (ours cuts lecture-b and lecture-c off inside
-# their holds). The end-of-turn work (issue 8) is fixing that; the lead tightens this to 0.0
-# (and the CLI's default --max-false-cutoff of 5 % then applies) once it lands.
-MAX_FALSE_CUTOFF_ALL = 0.40
+# False cut-offs over all 5 clips: 0.0 measured (the previous 300 ms silence rule: 0.40). One
+# clip is allowed: on a machine so loaded that a pause's evidence comes later than the prior's
+# ~750 ms wait, lecture-c's 780 ms hold (after "...take no account of") can still be cut.
+MAX_FALSE_CUTOFF_ALL = 0.20
 
 
 def run_bench(corpus, out, *extra: str) -> subprocess.CompletedProcess[str]:
