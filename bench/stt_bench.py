@@ -26,7 +26,6 @@ soxr, as the phone paths will deliver it.
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import time
@@ -38,8 +37,9 @@ from typing import Any
 import jiwer
 import numpy as np
 
-from bench.corpus import Case, load_corpus
+from bench.corpus import load_corpus
 from bench.measure import words
+from bench.stt_report import html_table, markdown, table_rows
 from voice.audio import FRAME_SAMPLES, SAMPLE_RATE, read_wav, split_frames, to_internal
 from voice.turn_taking.endpointing import PRE_ROLL_FRAMES
 
@@ -61,35 +61,6 @@ class Segment:
 
 
 Transcriber = Callable[[np.ndarray], dict[str, Any]]
-
-
-def audio_kind(case: Case) -> str:
-    """wideband / noisy / phone, from a synth manifest line's `synth.degradation`."""
-    manifest = case.audio.parent / "manifest.jsonl"
-    degradation = _degradations(manifest).get(case.id, {})
-    if degradation.get("telephone") or degradation.get("mu_law"):
-        return "phone"
-    if degradation.get("noise"):
-        return "noisy"
-    return "wideband"
-
-
-_degradation_cache: dict[Path, dict[str, dict[str, Any]]] = {}
-
-
-def _degradations(manifest: Path) -> dict[str, dict[str, Any]]:
-    if manifest not in _degradation_cache:
-        table: dict[str, dict[str, Any]] = {}
-        if manifest.is_file():
-            for raw in manifest.read_text(encoding="utf-8").splitlines():
-                try:
-                    entry = json.loads(raw)
-                except json.JSONDecodeError:
-                    continue
-                if isinstance(entry, dict) and isinstance(entry.get("synth"), dict):
-                    table[str(entry.get("id"))] = dict(entry["synth"].get("degradation") or {})
-        _degradation_cache[manifest] = table
-    return _degradation_cache[manifest]
 
 
 def phone_band(pcm: np.ndarray) -> np.ndarray:
@@ -131,7 +102,7 @@ def segments(
         onset = start + speech_onset(whole[start:eos], vad.new_stream().probability)
         begin = max(start, onset - PRE_ROLL_FRAMES * FRAME_SAMPLES)
         pcm = whole[begin:eos]
-        kind = audio_kind(case)
+        kind = case.audio_kind
         if variant == "phone":
             pcm, kind = phone_band(pcm), "phone"
         out.append(Segment(case.id, kind, case.text, pcm))
@@ -422,76 +393,6 @@ def summarize(segs: list[Segment], results: dict[str, OptionResult], runs: int) 
         "options": options,
         "cases": cases,
     }
-
-
-# -- output ------------------------------------------------------------------------------------
-
-
-def _cell(value: Any, pct: bool = False) -> str:
-    if value is None:
-        return "-"
-    return f"{value * 100:.1f} %" if pct else f"{value:.0f}"
-
-
-def table_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
-    kinds = list(results["kinds"])
-    header = ["option", "WER", *[f"WER {k}" for k in kinds]]
-    header += ["p50 ms", "p95 ms", "p50 ≤5 s", "p95 ≤5 s", "CPU ms p50", "CPU p50 ≤5 s"]
-    header += ["loops", "empty"]
-    header += ["partials CPU ms/s"]
-    rows = []
-    for spec, o in results["options"].items():
-        lat, short, cpu = o["latency_ms"] or {}, o["latency_short_ms"] or {}, o["cpu_ms"] or {}
-        rows.append(
-            [
-                spec,
-                _cell(o["wer"], True),
-                *[_cell(o["wer_by_kind"].get(k), True) for k in kinds],
-                _cell(lat.get("p50")),
-                _cell(lat.get("p95")),
-                _cell(short.get("p50")),
-                _cell(short.get("p95")),
-                _cell(cpu.get("p50")),
-                _cell((o.get("cpu_short_ms") or {}).get("p50")),
-                str(o["loops"]),
-                str(o["empty"]),
-                _cell(o.get("partial_cpu_ms_per_s")),
-            ]
-        )
-    return header, rows
-
-
-def markdown(results: dict[str, Any], title: str, command: str) -> str:
-    header, rows = table_rows(results)
-    kinds = ", ".join(f"{k} {n}" for k, n in results["kinds"].items())
-    lines = [
-        f"# {title}",
-        "",
-        f"`{command}`",
-        "",
-        f"{results['segments']} segments ({kinds}), {results['runs']} run(s) each, options "
-        "interleaved. Latency: wall time of one transcribe call after end of speech.",
-        "",
-        "| " + " | ".join(header) + " |",
-        "|" + "|".join("---" for _ in header) + "|",
-    ]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
-
-
-def html_table(results: dict[str, Any], title: str, command: str) -> str:
-    header, rows = table_rows(results)
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows
-    )
-    return (
-        f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title>"
-        "<style>body{font-family:sans-serif}td,th{padding:2px 8px;text-align:right}"
-        "td:first-child{text-align:left}</style>"
-        f"<h1>{html.escape(title)}</h1><p><code>{html.escape(command)}</code></p>"
-        f"<table><tr>{head}</tr>{body}</table>"
-    )
 
 
 def stt_bench_command(
