@@ -80,6 +80,7 @@ class LiveKitPeer:
         self._models: Models | None = None
         self._turn_detector: RecordingTurnDetector | None = None
         self._eot_threads_started: int | None = None
+        self.log: TurnLog | None = None  # the running (or last) session's turn log
 
     async def start(self) -> None:
         """Load every model once and warm it once; each `run()` reuses them."""
@@ -173,7 +174,7 @@ class LiveKitPeer:
             tts=self._tts,
             turn_handling={"turn_detection": "vad" if detector is None else detector},
         )
-        log = TurnLog()
+        log = self.log = TurnLog()
         log.attach(session)
         closes: list[CloseEvent] = []
         closed = asyncio.Event()
@@ -188,9 +189,14 @@ class LiveKitPeer:
         try:
             await session.start(Agent(instructions=system_prompt(self.config)), record=False)
             await _first_of(audio_in.ended, closed)
+            if not closed.is_set():
+                # The call is over. Like ours and Pipecat's EndFrame, finish the replies already
+                # scheduled (a plain `aclose()` interrupts them); an uncommitted turn is dropped.
+                session.shutdown(drain=True)
+                await closed.wait()
         finally:
             ended_by_input = audio_in.ended.is_set()
-            await session.aclose()
+            await session.aclose()  # a no-op once the drained close has run
             await audio_out.aclose()
             with contextlib.suppress(RuntimeError):  # the generator may still be running
                 await audio_in.aclose()

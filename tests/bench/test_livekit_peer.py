@@ -19,8 +19,9 @@ import pytest
 from bench.peers.livekit_eot import RecordingTurnDetector
 from bench.peers.livekit_io import TransportAudioInput, TransportAudioOutput, to_rtc_frame
 from bench.peers.livekit_peer import LiveKitPeer
-from tests.bench.peer_session import check_weather_answer, left_tasks
+from tests.bench.peer_session import CORPUS, check_weather_answer, left_tasks
 from voice.config import load_config
+from voice.talk import load_caller_audio
 from voice.transports.loopback import LoopbackTransport
 
 
@@ -125,3 +126,41 @@ def test_livekit_vad_only_answers_without_an_end_of_turn_model() -> None:
     turns, description = check_weather_answer(peer)
     assert description["end_of_turn"]["model"] == "vad"
     assert turns[0]["eot_predictions"] == []
+
+
+@pytest.mark.slow
+def test_livekit_finishes_a_committed_reply_after_the_input_ends() -> None:
+    """The bench ends every agent's input the same way; a reply committed by then is played out
+    (as ours and Pipecat's are), not dropped by closing the session."""
+    peer = LiveKitPeer("same_providers", load_config(), end_of_turn="vad")
+    transport: LoopbackTransport | None = None
+    output_when_ended: list[int] = []
+
+    def committed() -> bool:
+        """End the input as soon as LiveKit has committed the user's turn."""
+        log = peer.log
+        if log is None or not any(item.role == "user" for item in log.items):
+            return False
+        assert transport is not None
+        output_when_ended.append(len(transport.output))
+        return True
+
+    async def scenario() -> list[dict[str, Any]]:
+        nonlocal transport
+        transport = LoopbackTransport(
+            load_caller_audio(CORPUS / "weather-question.wav"),
+            finished=committed,
+            min_tail_ms=0,
+            max_tail_ms=30_000,
+        )
+        await peer.start()
+        try:
+            return await peer.run(transport)
+        finally:
+            await peer.close()
+
+    turns = asyncio.run(scenario())
+    assert transport is not None
+    assert output_when_ended == [0], "the reply had started before the input ended: no test"
+    assert len(transport.bot_audio()) >= 0.5 * 16_000, turns
+    assert turns and "paris" in turns[0]["transcript"].lower()
