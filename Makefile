@@ -12,11 +12,15 @@ export HF_HUB_OFFLINE := 1
 
 install: system-deps $(VENV)/.installed
 
-# Debian packages: espeak-ng voices the synthetic benchmark corpus (`voice corpus synth`).
+# Debian packages: espeak-ng voices the synthetic benchmark corpus (`voice corpus synth`);
+# chromium is the browser the talk page's test drives (Playwright never downloads one).
 system-deps:
-	@command -v espeak-ng >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq espeak-ng; \
-	  else echo "note: voice corpus synth needs espeak-ng: sudo apt-get install espeak-ng"; fi; }
+	@missing=""; command -v espeak-ng >/dev/null 2>&1 || missing="$$missing espeak-ng"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$missing; \
+	  else echo "note: install the Debian packages$$missing (sudo apt-get install$$missing)"; fi; \
+	fi
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	python3 -m venv $(VENV)

@@ -1,4 +1,4 @@
-"""The `voice` command line: `talk`, `doctor`.
+"""The `voice` command line: `serve`, `talk`, `doctor`.
 
 Errors a user can cause are printed as one line and exit non-zero; no tracebacks.
 """
@@ -110,6 +110,49 @@ def talk(
         console.print(f"bot audio written to {out} ({len(result.bot_audio) / 16000:.1f} s)")
     if not result.turns:
         raise _fail("no user turn was detected in the audio (is there speech in it?)")
+
+
+@app.command()
+def serve(
+    config_path: Annotated[Path | None, typer.Option("--config", help="TOML config file")] = None,
+    host: Annotated[str | None, typer.Option(help="address to listen on [serve.host]")] = None,
+    port: Annotated[int | None, typer.Option(help="port to listen on [serve.port]")] = None,
+    max_sessions: Annotated[
+        int | None, typer.Option(help="calls at once; more get 503 [serve.max_sessions]")
+    ] = None,
+) -> None:
+    """Serve the talk page: open the printed URL in Chrome or Firefox and speak."""
+    import uvicorn
+
+    from voice.providers.registry import load_models
+    from voice.server.app import create_app, server_of
+
+    config = _load(config_path)
+    if host is not None:
+        config.serve.host = host
+    if port is not None:
+        config.serve.port = port
+    if max_sessions is not None:
+        if max_sessions < 1:
+            raise _fail("--max-sessions must be at least 1")
+        config.serve.max_sessions = max_sessions
+    try:
+        with console.status("loading models..."):
+            fastapi_app = create_app(config, load_models(config))
+    except VoiceError as exc:
+        raise _fail(str(exc)) from None
+    token = server_of(fastapi_app).token
+    serving = config.serve
+    shown = "localhost" if serving.host in ("127.0.0.1", "0.0.0.0", "::") else serving.host
+    console.print(
+        f"[bold]voice serve[/]: open [link]http://{shown}:{config.serve.port}/?token={token}[/]"
+        f"  (up to {config.serve.max_sessions} calls; Ctrl+C ends them and stops)",
+        soft_wrap=True,
+    )
+    try:
+        uvicorn.run(fastapi_app, host=serving.host, port=serving.port, log_level="warning")
+    except OSError as exc:
+        raise _fail(f"cannot listen on {config.serve.host}:{config.serve.port}: {exc}") from None
 
 
 @app.command()

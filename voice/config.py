@@ -141,6 +141,20 @@ class TraceConfig:
 
 
 @dataclass
+class ServeConfig:
+    """`voice serve`: the browser page and its WebRTC calls."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_sessions: int = 4  # calls at once; the next offer is answered 503
+    # Addresses ICE may offer as host candidates; empty: every interface but loopback
+    # (aioice's default). Tests on one machine use ["127.0.0.1"].
+    ice_hosts: list[str] = field(default_factory=list)
+    offers_per_minute: int = 30  # per client address; more are answered 429
+    token: str = ""  # empty: a random token each start, printed in the URL
+
+
+@dataclass
 class Config:
     providers: ProvidersConfig = field(default_factory=ProvidersConfig)
     vad: VADConfig = field(default_factory=VADConfig)
@@ -151,6 +165,7 @@ class Config:
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     trace: TraceConfig = field(default_factory=TraceConfig)
     bargein: BargeInConfig = field(default_factory=BargeInConfig)
+    serve: ServeConfig = field(default_factory=ServeConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -301,3 +316,10 @@ def _validate(config: Config) -> None:
         )
     if config.budget.total_ms <= 0:
         raise ConfigError("budget.total_ms must be positive")
+    serve = config.serve
+    if serve.max_sessions < 1 or serve.offers_per_minute < 1 or not 0 <= serve.port < 65536:
+        raise ConfigError(
+            "serve.max_sessions and serve.offers_per_minute must be at least 1, "
+            f"serve.port 0-65535 (got {serve.max_sessions}, {serve.offers_per_minute}, "
+            f"{serve.port})"
+        )

@@ -65,6 +65,7 @@ class VoiceSession:
         config: Config,
         detector: EndOfTurnDetector | None = None,
         on_turn: Callable[[TurnTrace], None] | None = None,
+        on_speaking: Callable[[TurnTrace], None] | None = None,
     ) -> None:
         self.session_id = uuid.uuid4().hex[:12]
         self.transport = transport
@@ -72,7 +73,8 @@ class VoiceSession:
         self.config = config
         self.detector = detector or make_detector(config, models)
         self.pause_evidence = PauseEvidence(self.detector, models)  # feeds the detector
-        self.on_turn = on_turn
+        self.on_turn = on_turn  # a committed turn is over (answered, interrupted, ...)
+        self.on_speaking = on_speaking  # a committed turn's first audio went to the transport
         self.history: list[DialogueTurn] = []
         self.result = SessionResult()
         self.started_ns = now_ns()  # moved to the first input frame's capture time
@@ -201,6 +203,8 @@ class VoiceSession:
             if trace.first_audio_ns is None:
                 trace.first_audio_ns = handed_ns
                 trace.end("transport", handed_ns)
+                if self.on_speaking is not None:
+                    self.on_speaking(trace)
 
         try:
             await run_pipeline(iterate(turn.audio), stages, playout)

@@ -1,0 +1,173 @@
+"""A scripted WebRTC caller for `voice serve`: plays a clip as its microphone, records the bot.
+
+It does what the page does (one offer with every candidate, a data channel named "events",
+the mic as a sendrecv audio track), with aiortc instead of a browser, so tests and the bench
+can place many calls without a browser. The TTFA it reports is measured at the caller, with no
+help from the server's clock: from the moment the caller sent the clip's end-of-speech sample
+to the first bot audio it received after that (bot frames above -50 dBFS), so it includes the
+whole WebRTC path both ways (Opus, SRTP, jitter buffers, pacing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fractions
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import av
+import httpx
+import numpy as np
+import soxr
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from voice.audio import SAMPLE_RATE
+from voice.transports.webrtc import WIRE_FRAME, WIRE_RATE, mono_pcm
+
+AUDIBLE_PEAK = 100  # int16 peak of a received frame that counts as bot audio (about -50 dBFS)
+
+
+class ClipTrack(MediaStreamTrack):
+    """A microphone that plays `pcm` (16 kHz) at real-time pace, then silence until stopped.
+
+    `sent_ns(t)` tells when the sample at `t` seconds into the clip went out."""
+
+    kind = "audio"
+
+    def __init__(self, pcm: np.ndarray, start_delay_s: float = 0.0) -> None:
+        super().__init__()
+        wire = soxr.resample(np.asarray(pcm, dtype=np.int16), SAMPLE_RATE, WIRE_RATE)
+        lead = np.zeros(int(start_delay_s * WIRE_RATE), dtype=np.int16)
+        self._wire = np.concatenate([lead, wire.astype(np.int16)])
+        self._lead_s = start_delay_s
+        self._index = 0
+        self._start_ns: int | None = None
+
+    def sent_ns(self, clip_time_s: float) -> int | None:
+        """When the clip's sample at `clip_time_s` was sent (None before playing started)."""
+        if self._start_ns is None:
+            return None
+        return self._start_ns + round((clip_time_s + self._lead_s) * 1e9)
+
+    @property
+    def finished(self) -> bool:
+        return self._index * WIRE_FRAME >= len(self._wire)
+
+    async def recv(self) -> av.AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        if self._start_ns is None:
+            self._start_ns = time.monotonic_ns()
+        due = self._start_ns + self._index * 20_000_000
+        delay = due - time.monotonic_ns()
+        if delay > 0:
+            await asyncio.sleep(delay / 1e9)
+        chunk = self._wire[self._index * WIRE_FRAME : (self._index + 1) * WIRE_FRAME]
+        if len(chunk) < WIRE_FRAME:
+            chunk = np.pad(chunk, (0, WIRE_FRAME - len(chunk)))
+        frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = WIRE_RATE
+        frame.pts = self._index * WIRE_FRAME
+        frame.time_base = fractions.Fraction(1, WIRE_RATE)
+        self._index += 1
+        return frame
+
+
+@dataclass
+class CallRecord:
+    """What one call saw: the bot's audio as it arrived, and the page's messages."""
+
+    session: str | None = None
+    received: list[tuple[int, np.ndarray]] = field(default_factory=list)  # (arrival, 48 kHz)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+
+    def onsets_ns(self, gap_ms: int = 300) -> list[int]:
+        """Arrival times of the first audible frame of each burst of bot audio."""
+        onsets: list[int] = []
+        last_audible: int | None = None
+        for arrived, pcm in self.received:
+            if int(np.max(np.abs(pcm.astype(np.int32)), initial=0)) < AUDIBLE_PEAK:
+                continue
+            if last_audible is None or arrived - last_audible > gap_ms * 1_000_000:
+                onsets.append(arrived)
+            last_audible = arrived
+        return onsets
+
+    def first_audio_after(self, at_ns: int) -> int | None:
+        return next((t for t in self.onsets_ns() if t >= at_ns), None)
+
+    def turns(self) -> list[dict[str, Any]]:
+        return [m["record"] for m in self.messages if m.get("type") == "turn"]
+
+
+async def _record(track: MediaStreamTrack, record: CallRecord) -> None:
+    with contextlib.suppress(MediaStreamError):
+        while True:
+            frame = await track.recv()
+            if isinstance(frame, av.AudioFrame):
+                record.received.append((time.monotonic_ns(), mono_pcm(frame)))
+
+
+async def poll(condition: Callable[[], Any], timeout_s: float, every_s: float = 0.05) -> bool:
+    """Wait until `condition()` is true or `timeout_s` passes; return whether it came true."""
+    for _ in range(max(1, round(timeout_s / every_s))):
+        if condition():
+            return True
+        await asyncio.sleep(every_s)
+    return bool(condition())
+
+
+@dataclass
+class Caller:
+    """One call to `base_url` with `token`; `async with` it, then `await play()`."""
+
+    base_url: str
+    token: str
+    pcm: np.ndarray
+    start_delay_s: float = 0.0
+    record: CallRecord = field(default_factory=CallRecord)
+
+    async def __aenter__(self) -> Caller:
+        self.pc = RTCPeerConnection()
+        self.mic = ClipTrack(self.pcm, self.start_delay_s)
+        self.pc.addTrack(self.mic)
+        channel = self.pc.createDataChannel("events")
+        channel.on("message", lambda m: self.record.messages.append(json.loads(m)))
+        self._tasks: list[asyncio.Task[None]] = []
+
+        @self.pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            self._tasks.append(asyncio.ensure_future(_record(track, self.record)))
+
+        # aiortc gathers every candidate here, as the page waits for its gathering to finish
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        async with httpx.AsyncClient(timeout=30) as http:
+            response = await http.post(
+                f"{self.base_url}/offer",
+                json={"sdp": self.pc.localDescription.sdp, "type": "offer"},
+                headers={"Authorization": f"Bearer {self.token}"},
+            )
+        if response.status_code != 200:
+            await self.pc.close()
+            raise RuntimeError(f"offer refused: {response.status_code} {response.text}")
+        answer = response.json()
+        self.record.session = answer["session"]
+        await self.pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+        return self
+
+    async def play(self, then_s: float = 6.0, until: Callable[[], Any] | None = None) -> None:
+        """Play the whole clip, then keep listening `then_s` (or until `until()` is true)."""
+        clip_s = len(self.mic._wire) / WIRE_RATE
+        await poll(lambda: self.mic.finished, clip_s + 30)
+        await poll(until or (lambda: False), then_s)
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.pc.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,1 @@
+"""`voice serve`: the browser page, WebRTC signalling and one voice session per call."""

@@ -1,0 +1,114 @@
+"""The HTTP side of `voice serve`: the page, signalling, health and metrics (FastAPI).
+
+- `GET /?token=...`: the page (`static/`); the token in its URL is what the page sends back.
+- `POST /offer`: `{"sdp", "type"}` with `Authorization: Bearer <token>` -> the SDP answer.
+  401 without the right token, 400 for an offer that is not usable SDP audio, 429 when one
+  address sends too many offers, 503 when every call slot is taken.
+- `GET /healthz`: liveness and load; `GET /metrics`: Prometheus text.
+Shutting the server down ends every call cleanly (the lifespan's exit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
+
+from voice.config import Config
+from voice.providers.registry import Models
+from voice.server.access import OfferLimiter, bearer, new_token, token_ok
+from voice.server.calls import BadOffer, Busy, Calls, restrict_ice_hosts
+from voice.server.llm_slots import LLMSlots
+from voice.server.metrics import ServerMetrics
+
+STATIC = Path(__file__).resolve().parent / "static"
+MAX_SDP_CHARS = 64_000  # a browser's audio offer is a few kB
+
+
+class Offer(BaseModel):
+    sdp: str
+    type: str
+
+
+@dataclass
+class Server:
+    """What a running app holds; the CLI and the tests reach the calls through it."""
+
+    config: Config
+    token: str
+    calls: Calls
+    metrics: ServerMetrics
+    limiter: OfferLimiter
+
+
+def create_app(config: Config, models: Models, token: str | None = None) -> FastAPI:
+    serve = config.serve
+    restrict_ice_hosts(serve.ice_hosts)
+    metrics = ServerMetrics()
+    server = Server(
+        config=config,
+        token=token or serve.token or new_token(),
+        calls=Calls(config, LLMSlots(config, models, serve.max_sessions), metrics),
+        metrics=metrics,
+        limiter=OfferLimiter(serve.offers_per_minute),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await server.calls.close_all()
+
+    app = FastAPI(title="voice", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.server = server
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+
+    @app.post("/offer")
+    async def offer(body: Offer, request: Request) -> JSONResponse:
+        if not token_ok(server.token, bearer(request.headers.get("authorization"))):
+            metrics.errors.labels("unauthorized").inc()
+            raise HTTPException(401, "missing or wrong token: open the URL `voice serve` printed")
+        client = request.client.host if request.client else "unknown"
+        if not server.limiter.allow(client):
+            metrics.errors.labels("rate_limited").inc()
+            raise HTTPException(429, "too many calls from this address; wait a minute")
+        if len(body.sdp) > MAX_SDP_CHARS:
+            metrics.errors.labels("bad_offer").inc()
+            raise HTTPException(400, f"the offer is longer than {MAX_SDP_CHARS} characters")
+        try:
+            sdp, call_id = await server.calls.answer(body.sdp, body.type)
+        except BadOffer as exc:
+            metrics.errors.labels("bad_offer").inc()
+            raise HTTPException(400, str(exc)) from None
+        except Busy as exc:
+            metrics.errors.labels("busy").inc()
+            raise HTTPException(503, str(exc)) from None
+        return JSONResponse({"sdp": sdp, "type": "answer", "session": call_id})
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, object]:
+        return {
+            "status": "ok",
+            "sessions": len(server.calls.active),
+            "max_sessions": config.serve.max_sessions,
+        }
+
+    @app.get("/metrics")
+    async def prometheus() -> Response:
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    return app
+
+
+def server_of(app: FastAPI) -> Server:
+    server: Server = app.state.server
+    return server

@@ -1,0 +1,191 @@
+"""A WebRTC call as a session transport: the browser's microphone in, the bot's voice out.
+
+aiortc does the WebRTC (ICE, DTLS-SRTP, Opus); this module only adapts its tracks to the
+`Transport` protocol the session speaks, converting at the edge with soxr:
+
+- In: the remote track's Opus frames (48 kHz, usually stereo) are mixed to mono, resampled to
+  16 kHz and re-framed into 20 ms frames. Their media time runs on a sample clock anchored at
+  the first frame's arrival on `time.monotonic_ns()`, re-anchored after a gap, so the session's
+  latency arithmetic is the same as on the loopback.
+- Out: `BotAudioTrack` is the outgoing track. `send_audio()` resamples each 20 ms 16 kHz frame
+  to 48 kHz and queues it; the track's `recv()`, which aiortc's sender calls, hands out one
+  frame per 20 ms of wall clock (silence when nothing is queued), so the track paces the call.
+  `send_audio()` waits while more than `lookahead_ms` is queued, which paces the session the
+  way a playout buffer would, and `clear_audio()` drops everything queued: the caller hears at
+  most the frame already on the wire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+
+import av
+import numpy as np
+import soxr
+from aiortc import MediaStreamTrack
+from aiortc.mediastreams import MediaStreamError
+
+from voice.audio import FRAME_NS, FRAME_SAMPLES, SAMPLE_RATE, StreamResampler
+from voice.pipeline.frames import AudioFrame
+
+WIRE_RATE = 48_000  # Opus's clock rate; browsers send and expect 48 kHz
+WIRE_FRAME = WIRE_RATE * FRAME_NS // 1_000_000_000  # 960 samples per 20 ms
+MAX_CLOCK_LAG_NS = 100_000_000  # input arriving this much later than its clock: a gap
+
+
+def mono_pcm(frame: av.AudioFrame) -> np.ndarray:
+    """An aiortc audio frame's samples as mono int16 (interleaved channels averaged)."""
+    samples = frame.to_ndarray()
+    if samples.dtype != np.int16:  # planar float from some decoders
+        samples = (np.clip(samples, -1.0, 1.0) * 32767).astype(np.int16)
+    channels = len(frame.layout.channels)
+    flat = samples.reshape(-1)
+    if channels > 1:
+        flat = flat.reshape(-1, channels).mean(axis=1).astype(np.int16)
+    return flat
+
+
+class BotAudioTrack(MediaStreamTrack):
+    """The outgoing audio track: queued bot frames at real-time pace, silence in between."""
+
+    kind = "audio"
+
+    def __init__(self, lookahead_ms: int = 60) -> None:
+        super().__init__()
+        self._queue: deque[np.ndarray] = deque()
+        self._lookahead = max(1, lookahead_ms // 20)
+        self._room = asyncio.Event()
+        self._room.set()
+        self._pts = 0
+        self._next_ns: int | None = None
+        self._resampler = _upsampler()
+        self._wire_pending = np.zeros(0, dtype=np.int16)
+        self.frames_sent = 0  # bot frames (not silence) handed to the encoder
+        self.frames_dropped = 0  # bot frames cleared before they were sent
+
+    async def push(self, pcm16k: np.ndarray) -> None:
+        """Queue one 20 ms 16 kHz frame; return once there is room for the next."""
+        if self.readyState != "live":  # the call is over: nobody will hear it
+            return
+        while len(self._queue) >= self._lookahead and self.readyState == "live":
+            self._room.clear()
+            await self._room.wait()
+        # soxr's stream delays a few samples; re-frame its output to whole 20 ms wire frames
+        converted = self._resampler.resample_chunk(np.asarray(pcm16k, dtype=np.int16))
+        self._wire_pending = np.concatenate([self._wire_pending, converted.astype(np.int16)])
+        while len(self._wire_pending) >= WIRE_FRAME:
+            self._queue.append(self._wire_pending[:WIRE_FRAME])
+            self._wire_pending = self._wire_pending[WIRE_FRAME:]
+
+    def clear(self) -> None:
+        """Drop every queued frame (barge-in) and the resampler's tail."""
+        self.frames_dropped += len(self._queue)
+        self._queue.clear()
+        self._resampler = _upsampler()
+        self._wire_pending = np.zeros(0, dtype=np.int16)
+        self._room.set()
+
+    async def recv(self) -> av.AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        now = time.monotonic_ns()
+        if self._next_ns is None or now - self._next_ns > 5 * FRAME_NS:
+            self._next_ns = now  # first frame, or the sender stalled: restart the clock
+        delay = self._next_ns - now
+        if delay > 0:
+            await asyncio.sleep(delay / 1e9)
+        self._next_ns += FRAME_NS
+        if self._queue:
+            pcm = self._queue.popleft()
+            self.frames_sent += 1
+        else:
+            pcm = np.zeros(WIRE_FRAME, dtype=np.int16)
+        self._room.set()
+        frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = WIRE_RATE
+        frame.pts = self._pts
+        frame.time_base = fractions.Fraction(1, WIRE_RATE)
+        self._pts += WIRE_FRAME
+        return frame
+
+    def stop(self) -> None:
+        super().stop()
+        self._room.set()
+
+
+class WebRTCTransport:
+    """One call's audio: the remote track in, `BotAudioTrack` out (see the module docstring)."""
+
+    def __init__(self, bot_track: BotAudioTrack) -> None:
+        self.bot_track = bot_track
+        self._caller: asyncio.Future[MediaStreamTrack] = asyncio.get_running_loop().create_future()
+        self._ended = asyncio.Event()
+
+    def attach_caller(self, track: MediaStreamTrack) -> None:
+        """The remote audio track, once the offer has been applied."""
+        if not self._caller.done():
+            self._caller.set_result(track)
+
+    def end(self) -> None:
+        """The call is over: `audio_input()` stops, and the session finishes its turns."""
+        self._ended.set()
+        if not self._caller.done():
+            self._caller.cancel()
+
+    async def audio_input(self) -> AsyncIterator[AudioFrame]:
+        try:
+            track = await self._caller
+        except asyncio.CancelledError:
+            if self._ended.is_set():
+                return
+            raise
+        rate = WIRE_RATE
+        resampler = StreamResampler(rate, SAMPLE_RATE)
+        clock_ns: int | None = None
+        ended = asyncio.ensure_future(self._ended.wait())
+        try:
+            while not self._ended.is_set():
+                received = asyncio.ensure_future(track.recv())
+                await asyncio.wait({received, ended}, return_when=asyncio.FIRST_COMPLETED)
+                if not received.done():
+                    received.cancel()
+                    return
+                try:
+                    frame = received.result()
+                except MediaStreamError:
+                    return
+                if not isinstance(frame, av.AudioFrame):
+                    continue
+                pcm = mono_pcm(frame)
+                if frame.sample_rate != rate:  # a decoder that is not Opus's 48 kHz
+                    rate = frame.sample_rate
+                    resampler = StreamResampler(rate, SAMPLE_RATE)
+                arrived = time.monotonic_ns()
+                for chunk in resampler.push(pcm):
+                    # the chunk's last sample was captured about when its packet arrived
+                    if clock_ns is None or arrived - (clock_ns + FRAME_NS) > MAX_CLOCK_LAG_NS:
+                        clock_ns = arrived - FRAME_NS
+                    elif clock_ns + FRAME_NS > arrived:  # never stamp a frame in the future
+                        clock_ns = arrived - FRAME_NS
+                    yield AudioFrame(chunk, clock_ns)
+                    clock_ns += FRAME_NS
+        finally:
+            ended.cancel()
+
+    async def send_audio(self, pcm: np.ndarray) -> int:
+        if len(pcm) != FRAME_SAMPLES:
+            pcm = np.pad(pcm[:FRAME_SAMPLES], (0, max(0, FRAME_SAMPLES - len(pcm))))
+        handed = time.monotonic_ns()
+        await self.bot_track.push(pcm)
+        return handed
+
+    async def clear_audio(self) -> None:
+        self.bot_track.clear()
+
+
+def _upsampler() -> soxr.ResampleStream:
+    return soxr.ResampleStream(SAMPLE_RATE, WIRE_RATE, 1, "int16")
