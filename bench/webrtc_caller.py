@@ -54,6 +54,17 @@ class ClipTrack(MediaStreamTrack):
             return None
         return self._start_ns + round((clip_time_s + self._lead_s) * 1e9)
 
+    def say(self, pcm: np.ndarray) -> int:
+        """Speak `pcm` (16 kHz) now, ahead of the rest of the clip (a barge-in); return the
+        monotonic time its first sample goes out (to within a frame)."""
+        wire = soxr.resample(np.asarray(pcm, dtype=np.int16), SAMPLE_RATE, WIRE_RATE)
+        at = self._index * WIRE_FRAME
+        if at > len(self._wire):  # the clip is over and silence is playing: speak from here
+            self._wire = np.pad(self._wire, (0, at - len(self._wire)))
+        self._wire = np.concatenate([self._wire[:at], wire.astype(np.int16), self._wire[at:]])
+        start = self._start_ns if self._start_ns is not None else time.monotonic_ns()
+        return start + self._index * 20_000_000
+
     @property
     def finished(self) -> bool:
         return self._index * WIRE_FRAME >= len(self._wire)

@@ -116,3 +116,32 @@ def test_a_caller_who_vanishes_mid_reply_leaves_nothing_running() -> None:
             assert server.calls.slots.free == 1
 
     asyncio.run(scenario())
+
+
+def test_speaking_over_the_bot_stops_its_audio_at_the_caller() -> None:
+    """A real barge-in ("And says, how do I get to Dublin?") over the reply: the bot's audio
+    stops reaching the caller, and the turn is recorded as interrupted."""
+
+    async def scenario() -> None:
+        async with running_server(serve_config(max_sessions=1)) as (base, _server):
+            caller = Caller(base, TOKEN, clip("weather-question.wav", tail_s=0.5))
+            async with caller:
+                assert await wait_for(lambda: caller.record.onsets_ns(), 25), "bot never spoke"
+                await asyncio.sleep(0.5)
+                barge = clip("lecture-part1.wav")[: int(2.5 * 16_000)]
+                onset = caller.mic.say(barge) + int(0.04 * 1e9)
+                await caller.play(then_s=20, until=lambda: caller.record.turns())
+            record = caller.record
+            first = record.turns()[0]
+            assert first["outcome"] == "interrupted", first
+            assert 0 < len(first["reply"]) < 60, first  # only the words heard before the stop
+            audible_after = [
+                t
+                for t, pcm in record.received
+                if t > onset and np.abs(pcm.astype(np.int32)).max() > 100
+            ]
+            last = max(audible_after, default=onset)
+            print(f"\nbot audio at the caller stopped {(last - onset) / 1e6:.0f} ms after onset")
+            assert last - onset < 1_500_000_000, "the bot kept talking over the caller"
+
+    asyncio.run(scenario())

@@ -1,13 +1,13 @@
 """A WebRTC call as a session transport: the browser's microphone in, the bot's voice out.
 
 aiortc does the WebRTC (ICE, DTLS-SRTP, Opus); this module only adapts its tracks to the
-`Transport` protocol the session speaks, converting at the edge with soxr:
+`Transport` protocol the session speaks, converting rates at the edge:
 
-- In: the remote track's Opus frames (48 kHz, usually stereo) are mixed to mono, resampled to
-  16 kHz and re-framed into 20 ms frames. Their media time runs on a sample clock anchored at
-  the first frame's arrival on `time.monotonic_ns()`, re-anchored after a gap, so the session's
-  latency arithmetic is the same as on the loopback.
-- Out: `BotAudioTrack` is the outgoing track. `send_audio()` resamples each 20 ms 16 kHz frame
+- In: the remote track's Opus frames (48 kHz, usually stereo) are mixed to mono, converted to
+  16 kHz (`wire_rate`, no buffering) and re-framed into 20 ms frames. Their media time runs
+  on a sample clock anchored at the first frame's arrival on `time.monotonic_ns()`,
+  re-anchored after a gap, so the session's latency arithmetic is the same as on the loopback.
+- Out: `BotAudioTrack` is the outgoing track. `send_audio()` converts each 20 ms 16 kHz frame
   to 48 kHz and queues it; the track's `recv()`, which aiortc's sender calls, hands out one
   frame per 20 ms of wall clock (silence when nothing is queued), so the track paces the call.
   `send_audio()` waits while more than `lookahead_ms` is queued, which paces the session the
@@ -21,7 +21,7 @@ import asyncio
 import fractions
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import av
 import numpy as np
@@ -29,8 +29,9 @@ import soxr
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
-from voice.audio import FRAME_NS, FRAME_SAMPLES, SAMPLE_RATE, StreamResampler
+from voice.audio import FRAME_NS, FRAME_SAMPLES, SAMPLE_RATE
 from voice.pipeline.frames import AudioFrame
+from voice.transports.wire_rate import Downsampler, Upsampler
 
 WIRE_RATE = 48_000  # Opus's clock rate; browsers send and expect 48 kHz
 WIRE_FRAME = WIRE_RATE * FRAME_NS // 1_000_000_000  # 960 samples per 20 ms
@@ -62,8 +63,7 @@ class BotAudioTrack(MediaStreamTrack):
         self._room.set()
         self._pts = 0
         self._next_ns: int | None = None
-        self._resampler = _upsampler()
-        self._wire_pending = np.zeros(0, dtype=np.int16)
+        self._upsampler = Upsampler()
         self.frames_sent = 0  # bot frames (not silence) handed to the encoder
         self.frames_dropped = 0  # bot frames cleared before they were sent
 
@@ -74,19 +74,13 @@ class BotAudioTrack(MediaStreamTrack):
         while len(self._queue) >= self._lookahead and self.readyState == "live":
             self._room.clear()
             await self._room.wait()
-        # soxr's stream delays a few samples; re-frame its output to whole 20 ms wire frames
-        converted = self._resampler.resample_chunk(np.asarray(pcm16k, dtype=np.int16))
-        self._wire_pending = np.concatenate([self._wire_pending, converted.astype(np.int16)])
-        while len(self._wire_pending) >= WIRE_FRAME:
-            self._queue.append(self._wire_pending[:WIRE_FRAME])
-            self._wire_pending = self._wire_pending[WIRE_FRAME:]
+        self._queue.append(self._upsampler.push(np.asarray(pcm16k, dtype=np.int16)))
 
     def clear(self) -> None:
         """Drop every queued frame (barge-in) and the resampler's tail."""
         self.frames_dropped += len(self._queue)
         self._queue.clear()
-        self._resampler = _upsampler()
-        self._wire_pending = np.zeros(0, dtype=np.int16)
+        self._upsampler = Upsampler()  # the cut reply's filter tail is not played either
         self._room.set()
 
     async def recv(self) -> av.AudioFrame:
@@ -144,7 +138,8 @@ class WebRTCTransport:
                 return
             raise
         rate = WIRE_RATE
-        resampler = StreamResampler(rate, SAMPLE_RATE)
+        resample: Callable[[np.ndarray], np.ndarray] = Downsampler().push  # exact 3:1, unbuffered
+        pending = np.zeros(0, dtype=np.int16)
         clock_ns: int | None = None
         ended = asyncio.ensure_future(self._ended.wait())
         try:
@@ -160,12 +155,13 @@ class WebRTCTransport:
                     return
                 if not isinstance(frame, av.AudioFrame):
                     continue
-                pcm = mono_pcm(frame)
                 if frame.sample_rate != rate:  # a decoder that is not Opus's 48 kHz
                     rate = frame.sample_rate
-                    resampler = StreamResampler(rate, SAMPLE_RATE)
+                    resample = _any_rate(rate)
                 arrived = time.monotonic_ns()
-                for chunk in resampler.push(pcm):
+                pending = np.concatenate([pending, resample(mono_pcm(frame))])
+                while len(pending) >= FRAME_SAMPLES:
+                    chunk, pending = pending[:FRAME_SAMPLES], pending[FRAME_SAMPLES:]
                     # the chunk's last sample was captured about when its packet arrived
                     if clock_ns is None or arrived - (clock_ns + FRAME_NS) > MAX_CLOCK_LAG_NS:
                         clock_ns = arrived - FRAME_NS
@@ -187,5 +183,7 @@ class WebRTCTransport:
         self.bot_track.clear()
 
 
-def _upsampler() -> soxr.ResampleStream:
-    return soxr.ResampleStream(SAMPLE_RATE, WIRE_RATE, 1, "int16")
+def _any_rate(rate: int) -> Callable[[np.ndarray], np.ndarray]:
+    """A converter for a decoder at another rate than 48 kHz (soxr; it buffers a little)."""
+    stream = soxr.ResampleStream(rate, SAMPLE_RATE, 1, "int16")
+    return lambda pcm: np.asarray(stream.resample_chunk(pcm), dtype=np.int16)
