@@ -27,39 +27,44 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from voice.audio import SAMPLE_RATE
-from voice.transports.webrtc import WIRE_FRAME, WIRE_RATE, mono_pcm
+from voice.transports.webrtc import WIRE_FRAME, WIRE_RATE, mono_pcm, set_audio_jitter_buffer
 
 AUDIBLE_PEAK = 100  # int16 peak of a received frame that counts as bot audio (about -50 dBFS)
 
 
 class ClipTrack(MediaStreamTrack):
-    """A microphone that plays `pcm` (16 kHz) at real-time pace, then silence until stopped.
-
-    `sent_ns(t)` tells when the sample at `t` seconds into the clip went out."""
+    """A microphone at real-time pace: silence until `begin()`, then the clip (16 kHz), then
+    silence again; `say()` speaks more at any time. `sent_ns(t)` tells when the clip's sample
+    at `t` seconds went out."""
 
     kind = "audio"
 
-    def __init__(self, pcm: np.ndarray, start_delay_s: float = 0.0) -> None:
+    def __init__(self, pcm: np.ndarray) -> None:
         super().__init__()
-        wire = soxr.resample(np.asarray(pcm, dtype=np.int16), SAMPLE_RATE, WIRE_RATE)
-        lead = np.zeros(int(start_delay_s * WIRE_RATE), dtype=np.int16)
-        self._wire = np.concatenate([lead, wire.astype(np.int16)])
-        self._lead_s = start_delay_s
-        self._index = 0
-        self._start_ns: int | None = None
+        self._clip = np.asarray(pcm, dtype=np.int16)
+        self._wire = np.zeros(0, dtype=np.int16)
+        self._index = 0  # frames sent
+        self._start_ns: int | None = None  # when the first frame went out
+        self._clip_ns: int | None = None  # when the clip's first sample went out
+
+    def begin(self) -> int:
+        """Start the clip now (once the call is up, so that none of it is lost)."""
+        if self._clip_ns is None:
+            self._clip_ns = self.say(self._clip)
+        return self._clip_ns
 
     def sent_ns(self, clip_time_s: float) -> int | None:
-        """When the clip's sample at `clip_time_s` was sent (None before playing started)."""
-        if self._start_ns is None:
+        """When the clip's sample at `clip_time_s` was sent (None before it started)."""
+        if self._clip_ns is None:
             return None
-        return self._start_ns + round((clip_time_s + self._lead_s) * 1e9)
+        return self._clip_ns + round(clip_time_s * 1e9)
 
     def say(self, pcm: np.ndarray) -> int:
-        """Speak `pcm` (16 kHz) now, ahead of the rest of the clip (a barge-in); return the
-        monotonic time its first sample goes out (to within a frame)."""
+        """Speak `pcm` (16 kHz) now, ahead of whatever is still queued (a barge-in); return
+        the monotonic time its first sample goes out (to within a frame)."""
         wire = soxr.resample(np.asarray(pcm, dtype=np.int16), SAMPLE_RATE, WIRE_RATE)
         at = self._index * WIRE_FRAME
-        if at > len(self._wire):  # the clip is over and silence is playing: speak from here
+        if at > len(self._wire):  # silence is playing: speak from here
             self._wire = np.pad(self._wire, (0, at - len(self._wire)))
         self._wire = np.concatenate([self._wire[:at], wire.astype(np.int16), self._wire[at:]])
         start = self._start_ns if self._start_ns is not None else time.monotonic_ns()
@@ -67,7 +72,7 @@ class ClipTrack(MediaStreamTrack):
 
     @property
     def finished(self) -> bool:
-        return self._index * WIRE_FRAME >= len(self._wire)
+        return self._clip_ns is not None and self._index * WIRE_FRAME >= len(self._wire)
 
     async def recv(self) -> av.AudioFrame:
         if self.readyState != "live":
@@ -140,12 +145,11 @@ class Caller:
     base_url: str
     token: str
     pcm: np.ndarray
-    start_delay_s: float = 0.0
     record: CallRecord = field(default_factory=CallRecord)
 
     async def __aenter__(self) -> Caller:
         self.pc = RTCPeerConnection()
-        self.mic = ClipTrack(self.pcm, self.start_delay_s)
+        self.mic = ClipTrack(self.pcm)
         self.pc.addTrack(self.mic)
         channel = self.pc.createDataChannel("events")
         channel.on("message", lambda m: self.record.messages.append(json.loads(m)))
@@ -169,12 +173,21 @@ class Caller:
         answer = response.json()
         self.record.session = answer["session"]
         await self.pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+        for transceiver in self.pc.getTransceivers():
+            # a browser's jitter buffer adapts to the path, down to ~20 ms on loopback; aiortc's
+            # holds 80 ms, which would be charged to the server
+            set_audio_jitter_buffer(transceiver.receiver, 1)
+        # The server's hello comes over the data channel once DTLS and SCTP are up: from then
+        # on the media path is up too, and no part of the clip is lost to the handshake.
+        if not await poll(lambda: self.record.messages, 20):
+            await self.__aexit__()
+            raise RuntimeError("the call did not connect within 20 s")
+        self.mic.begin()
         return self
 
     async def play(self, then_s: float = 6.0, until: Callable[[], Any] | None = None) -> None:
         """Play the whole clip, then keep listening `then_s` (or until `until()` is true)."""
-        clip_s = len(self.mic._wire) / WIRE_RATE
-        await poll(lambda: self.mic.finished, clip_s + 30)
+        await poll(lambda: self.mic.finished, len(self.pcm) / SAMPLE_RATE + 30)
         await poll(until or (lambda: False), then_s)
 
     async def __aexit__(self, *exc: object) -> None:

@@ -216,8 +216,21 @@ def bench(
     ] = None,
     stage: Annotated[
         str,
-        typer.Option("--stage", help="agent: the whole agent in real time; stt: STT options only"),
+        typer.Option(
+            "--stage",
+            help="agent: the whole agent in real time; stt: STT options only; webrtc: the "
+            "agent behind `voice serve`, over WebRTC, beside the loopback",
+        ),
     ] = "agent",
+    callers: Annotated[
+        int, typer.Option("--callers", min=1, help="--stage webrtc: calls at once at the end")
+    ] = 1,
+    stagger: Annotated[
+        float, typer.Option("--stagger", min=0.0, help="--stage webrtc: seconds between calls")
+    ] = 1.3,
+    page: Annotated[
+        bool, typer.Option("--page", help="--stage webrtc: also play each clip to the page")
+    ] = False,
     stt_option: Annotated[
         list[str] | None,
         typer.Option("--stt-option", help="--stage stt: an option spec, e.g. 'ours:beam=2'"),
@@ -240,8 +253,28 @@ def bench(
     latency (docs/stt.md). Exit codes: 0 ok; 1 TTFA p50 over --budget; 2 bad arguments;
     3 some cases were skipped.
     """
-    if stage not in ("agent", "stt"):
-        raise _fail(f"unknown --stage '{stage}' (agent, stt)", 2)
+    if stage not in ("agent", "stt", "webrtc"):
+        raise _fail(f"unknown --stage '{stage}' (agent, stt, webrtc)", 2)
+    if stage == "webrtc":
+        from bench.serve_bench import serve_bench_command
+
+        try:
+            serve_bench_command(
+                corpus_dir,
+                _load(config_path),
+                runs,
+                callers,
+                stagger,
+                page,
+                json_path,
+                report,
+                case,
+                console,
+                command="voice bench " + " ".join(sys.argv[2:]),
+            )
+        except VoiceError as exc:
+            raise _fail(str(exc), 2) from None
+        return
     if stage == "stt":
         from bench.stt_bench import split_specs, stt_bench_command
 

@@ -151,6 +151,7 @@ class ServeConfig:
     # (aioice's default). Tests on one machine use ["127.0.0.1"].
     ice_hosts: list[str] = field(default_factory=list)
     offers_per_minute: int = 30  # per client address; more are answered 429
+    jitter_frames: int = 1  # 20 ms frames the server's jitter buffer holds (aiortc's own: 4)
     token: str = ""  # empty: a random token each start, printed in the URL
 
 
@@ -317,9 +318,15 @@ def _validate(config: Config) -> None:
     if config.budget.total_ms <= 0:
         raise ConfigError("budget.total_ms must be positive")
     serve = config.serve
-    if serve.max_sessions < 1 or serve.offers_per_minute < 1 or not 0 <= serve.port < 65536:
+    if (
+        serve.max_sessions < 1
+        or serve.offers_per_minute < 1
+        or not 0 <= serve.port < 65536
+        or not 1 <= serve.jitter_frames <= 15
+    ):
         raise ConfigError(
-            "serve.max_sessions and serve.offers_per_minute must be at least 1, "
+            "serve.jitter_frames must be 1-15, serve.max_sessions and serve.offers_per_minute "
+            "at least 1, "
             f"serve.port 0-65535 (got {serve.max_sessions}, {serve.offers_per_minute}, "
             f"{serve.port})"
         )

@@ -61,3 +61,25 @@ def test_push_waits_for_room_and_clear_drops_everything_queued() -> None:
     assert was_blocked
     assert dropped >= 2
     assert peaks == [0, 0, 0]
+
+
+def test_the_audio_jitter_buffer_can_be_set_on_aiortcs_receiver() -> None:
+    """aiortc holds 4 frames (80 ms) before it releases one; the server holds
+    `serve.jitter_frames`. This fails loudly if aiortc moves the attribute."""
+    from aiortc import RTCPeerConnection
+    from aiortc.jitterbuffer import JitterBuffer
+
+    from voice.transports.webrtc import set_audio_jitter_buffer
+
+    async def scenario() -> int:
+        pc = RTCPeerConnection()
+        try:
+            receiver = pc.addTransceiver("audio").receiver
+            set_audio_jitter_buffer(receiver, 1)
+            buffer = receiver._RTCRtpReceiver__jitter_buffer  # type: ignore[attr-defined]
+            assert isinstance(buffer, JitterBuffer)
+            return int(buffer._prefetch)
+        finally:
+            await pc.close()
+
+    assert asyncio.run(scenario()) == 1

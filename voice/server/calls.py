@@ -27,7 +27,7 @@ from voice.server import events
 from voice.server.llm_slots import LLMSlots, NoFreeSlot
 from voice.server.metrics import ServerMetrics
 from voice.trace.turn_trace import TurnTrace
-from voice.transports.webrtc import BotAudioTrack, WebRTCTransport
+from voice.transports.webrtc import BotAudioTrack, WebRTCTransport, set_audio_jitter_buffer
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +106,9 @@ class Calls:
         self._wire(call)
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+            for transceiver in pc.getTransceivers():
+                if transceiver.kind == "audio":
+                    set_audio_jitter_buffer(transceiver.receiver, self.config.serve.jitter_frames)
             pc.addTrack(call.transport.bot_track)
             await pc.setLocalDescription(await pc.createAnswer())
         except Exception as exc:  # aiortc raises many kinds on a bad offer

@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator, Callable
 import av
 import numpy as np
 import soxr
-from aiortc import MediaStreamTrack
+from aiortc import MediaStreamTrack, RTCRtpReceiver
 from aiortc.mediastreams import MediaStreamError
 
 from voice.audio import FRAME_NS, FRAME_SAMPLES, SAMPLE_RATE
@@ -187,3 +187,20 @@ def _any_rate(rate: int) -> Callable[[np.ndarray], np.ndarray]:
     """A converter for a decoder at another rate than 48 kHz (soxr; it buffers a little)."""
     stream = soxr.ResampleStream(rate, SAMPLE_RATE, 1, "int16")
     return lambda pcm: np.asarray(stream.resample_chunk(pcm), dtype=np.int16)
+
+
+def set_audio_jitter_buffer(receiver: RTCRtpReceiver, frames: int) -> None:
+    """Hold `frames` 20 ms frames in the receiver's jitter buffer instead of aiortc's 4.
+
+    aiortc releases an audio frame only once 4 more are buffered: 80 ms added to everything
+    the agent hears, end of speech included, which no trace shows (frames are stamped when they
+    leave the buffer). On loopback or a LAN 1 is enough; a lossy path wants more. aiortc has no
+    option for it, so the buffer it made is replaced; a test fails if that attribute moves.
+    """
+    from aiortc.jitterbuffer import JitterBuffer
+
+    name = "_RTCRtpReceiver__jitter_buffer"
+    current = getattr(receiver, name, None)
+    if not isinstance(current, JitterBuffer):
+        raise RuntimeError("aiortc's RTCRtpReceiver has no jitter buffer where expected")
+    setattr(receiver, name, JitterBuffer(capacity=current.capacity, prefetch=frames))

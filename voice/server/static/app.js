@@ -65,7 +65,12 @@ async function connect() {
     setState("connecting", "connecting…");
 
     const pc = (c.pc = new RTCPeerConnection({ iceServers: [] })); // LAN only: host candidates
-    pc.ontrack = (ev) => attachBotAudio(c, ev.streams[0] || new MediaStream([ev.track]));
+    pc.ontrack = (ev) => {
+      // Ask for the smallest jitter buffer the browser will run (Chrome adapts it upward on a
+      // lossy path); its default target adds delay that a LAN does not need.
+      if ("jitterBufferTarget" in ev.receiver) ev.receiver.jitterBufferTarget = 0;
+      attachBotAudio(c, ev.streams[0] || new MediaStream([ev.track]));
+    };
     pc.onconnectionstatechange = () => {
       if (stale()) return;
       const s = pc.connectionState;
