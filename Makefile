@@ -29,9 +29,10 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(VENV)/bin/voice doctor
 	touch $@
 
-# The main job: the agent answers a spoken question, fully offline; writes reply.wav.
+# The main job: the talk page on the embedded local default, fully offline; open the printed URL.
+# (`voice talk --demo --out reply.wav` is the offline check without a browser.)
 run: install
-	$(VENV)/bin/voice talk --demo --out reply.wav
+	$(VENV)/bin/voice serve
 
 # Lint, types and the whole test suite (unit + integration with the real models).
 test: install lint

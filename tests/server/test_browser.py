@@ -49,8 +49,12 @@ def fake_mic_wav(tmp_path: Path) -> Path:
     return wav
 
 
-@pytest.mark.skipif(not shutil.which(CHROMIUM), reason=f"{CHROMIUM} is not installed")
 def test_the_page_talks_with_the_agent_in_chromium(tmp_path: Path) -> None:
+    if not shutil.which(CHROMIUM):
+        # CI installs Debian's chromium (make system-deps) and must run this test
+        if os.environ.get("VOICE_REQUIRE_BROWSER"):
+            pytest.fail(f"{CHROMIUM} is not installed (apt-get install chromium)")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
     from playwright.async_api import async_playwright
 
     async def scenario() -> dict[str, Any]:
