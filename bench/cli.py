@@ -49,7 +49,8 @@ def peer_agents(names: list[str], config: Config) -> Iterator[list[BenchAgent]]:
             from voice.providers.model_files import gemma_gguf_path
 
             model = Path(config.llm.model_path) if config.llm.model_path else gemma_gguf_path()
-            llm_url = stack.enter_context(start_llm_server(model, threads=config.llm.threads))
+            server = start_llm_server(model, threads=config.llm.threads, prompt=config.llm.prompt)
+            llm_url = stack.enter_context(server)
         for name in names:
             if name.startswith("pipecat"):
                 from bench.peers.pipecat_peer import PipecatPeer

@@ -7,7 +7,7 @@ peers and the tests all read the one definition.
 from __future__ import annotations
 
 from voice.config import Config
-from voice.providers.llama_llm import DEFAULT_SYSTEM_PROMPT
+from voice.providers.prompts import PROMPTS
 
 # One warm-up policy for every agent, so that none pays for first-inference set-up in a
 # measured turn and none gets a cache another agent left warm. At start, once per agent:
@@ -29,5 +29,5 @@ WARM_UP_TEXT = "Hello there."
 
 
 def system_prompt(config: Config) -> str:
-    """The system prompt every agent gets: the configured one, else our default."""
-    return config.llm.system_prompt or DEFAULT_SYSTEM_PROMPT
+    """The system prompt every agent gets: the configured one, else that of the prompt set."""
+    return config.llm.system_prompt or PROMPTS[config.llm.prompt].system

@@ -61,7 +61,8 @@ class LLMConfig:
     context: int = 2048
     max_tokens: int = 48
     temperature: float = 0.3
-    system_prompt: str = ""  # empty: the built-in voice-assistant prompt
+    system_prompt: str = ""  # empty: the system line of `prompt`
+    prompt: str = "v1"  # the few-shot prompt set (voice/providers/prompts.py; docs/replies.md)
 
 
 @dataclass
@@ -317,6 +318,12 @@ def _validate(config: Config) -> None:
         )
     if config.budget.total_ms <= 0:
         raise ConfigError("budget.total_ms must be positive")
+    from voice.providers.prompts import PROMPTS
+
+    if config.llm.prompt not in PROMPTS:
+        raise ConfigError(
+            f"llm.prompt must be one of {', '.join(PROMPTS)}; got {config.llm.prompt!r}"
+        )
     serve = config.serve
     if (
         serve.max_sessions < 1

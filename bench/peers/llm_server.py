@@ -31,6 +31,7 @@ from typing import Any
 
 from voice.providers.base import DialogueTurn
 from voice.providers.llama_llm import DEFAULT_SYSTEM_PROMPT, render_prompt
+from voice.providers.prompts import DEFAULT_PROMPT, PROMPTS, PromptSet
 
 CHAT_FORMAT = "voice-dialogue"
 MODEL_ALIAS = "voice-gemma"
@@ -68,7 +69,9 @@ def dialogue_history(messages: Sequence[Mapping[str, Any]]) -> list[DialogueTurn
     return history
 
 
-def render_messages(messages: Sequence[Mapping[str, Any]]) -> str:
+def render_messages(
+    messages: Sequence[Mapping[str, Any]], prompt: PromptSet = PROMPTS[DEFAULT_PROMPT]
+) -> str:
     """OpenAI chat messages as our agent's prompt, always ending with an open assistant line.
 
     System messages replace the default system prompt (several are joined); user and assistant
@@ -76,14 +79,14 @@ def render_messages(messages: Sequence[Mapping[str, Any]]) -> str:
     """
     system = [_content_text(m.get("content")) for m in messages if m.get("role") == "system"]
     history = dialogue_history(messages)
-    system_prompt = " ".join(s for s in system if s.strip()) or DEFAULT_SYSTEM_PROMPT
-    prompt = render_prompt(system_prompt, history)
-    if not prompt.endswith("\nAssistant:"):
-        prompt += "\nAssistant:"
-    return prompt
+    system_prompt = " ".join(s for s in system if s.strip()) or prompt.system
+    text = render_prompt(system_prompt, history, few_shot=prompt.few_shot)
+    if not text.endswith("\nAssistant:"):
+        text += "\nAssistant:"
+    return text
 
 
-def register_chat_format() -> None:
+def register_chat_format(prompt: PromptSet = PROMPTS[DEFAULT_PROMPT]) -> None:
     """Register `voice-dialogue` with llama-cpp-python (idempotent: the registry overwrites)."""
     from llama_cpp import llama_chat_format
 
@@ -91,19 +94,19 @@ def register_chat_format() -> None:
         messages: list[Any], **kwargs: Any
     ) -> llama_chat_format.ChatFormatterResponse:
         return llama_chat_format.ChatFormatterResponse(
-            prompt=render_messages(messages), stop=list(STOP)
+            prompt=render_messages(messages, prompt), stop=list(STOP)
         )
 
     llama_chat_format.register_chat_format(CHAT_FORMAT)(format_voice_dialogue)
 
 
-def serve(model_path: Path, port: int, threads: int) -> None:
+def serve(model_path: Path, port: int, threads: int, prompt: str = DEFAULT_PROMPT) -> None:
     """Serve the model until killed (blocking)."""
     import uvicorn
     from llama_cpp.server.app import create_app
     from llama_cpp.server.settings import Settings
 
-    register_chat_format()
+    register_chat_format(PROMPTS[prompt])
     settings = Settings(
         model=str(model_path),
         model_alias=MODEL_ALIAS,
@@ -146,7 +149,11 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @contextlib.contextmanager
 def start_llm_server(
-    model_path: Path, threads: int, port: int | None = None, timeout_s: float = 60
+    model_path: Path,
+    threads: int,
+    port: int | None = None,
+    timeout_s: float = 60,
+    prompt: str = DEFAULT_PROMPT,
 ) -> Iterator[str]:
     """Start llama_cpp.server on 127.0.0.1 in a subprocess serving the GGUF; yield its base URL
     "http://127.0.0.1:PORT/v1"; stop it on exit.
@@ -168,6 +175,8 @@ def start_llm_server(
         str(port),
         "--threads",
         str(threads),
+        "--prompt",
+        prompt,
     ]
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
@@ -214,8 +223,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--model", type=Path, required=True, help="GGUF file to serve")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--prompt", choices=sorted(PROMPTS), default=DEFAULT_PROMPT)
     args = parser.parse_args(argv)
-    serve(args.model, args.port, args.threads)
+    serve(args.model, args.port, args.threads, args.prompt)
 
 
 if __name__ == "__main__":

@@ -18,36 +18,24 @@ import numpy as np
 
 from voice.errors import ModelLoadError
 from voice.providers.base import DialogueTurn
+from voice.providers.prompts import DEFAULT_PROMPT, PROMPTS, PromptSet
 
-DEFAULT_SYSTEM_PROMPT = (
-    "This is a phone conversation between a caller and a friendly, helpful voice assistant. "
-    "The assistant answers in one or two short, plain spoken sentences."
-)
-
-FEW_SHOT: tuple[DialogueTurn, ...] = (
-    DialogueTurn("user", "Hi, who am I talking to?"),
-    DialogueTurn("assistant", "Hi! I'm your voice assistant. What can I do for you?"),
-    DialogueTurn("user", "What's the weather like in Berlin?"),
-    DialogueTurn(
-        "assistant",
-        "I can't check live weather, but Berlin is usually cool and cloudy this time of year.",
-    ),
-    DialogueTurn("user", "Can you tell me a fun fact?"),
-    DialogueTurn(
-        "assistant", "Sure. Honey never spoils, so jars found in old tombs are still edible."
-    ),
-)
+DEFAULT_SYSTEM_PROMPT = PROMPTS[DEFAULT_PROMPT].system
+FEW_SHOT: tuple[DialogueTurn, ...] = PROMPTS[DEFAULT_PROMPT].few_shot
 
 _ROLE_PREFIX = {"user": "User", "assistant": "Assistant"}
 
 
 def render_prompt(
-    system_prompt: str, history: Sequence[DialogueTurn], open_reply: bool = True
+    system_prompt: str,
+    history: Sequence[DialogueTurn],
+    open_reply: bool = True,
+    few_shot: Sequence[DialogueTurn] = FEW_SHOT,
 ) -> str:
     """The dialogue as text, ending with an open assistant line when the user spoke last
     (unless `open_reply` is false: then it ends inside the user's line)."""
     lines = [system_prompt, ""]
-    for turn in (*FEW_SHOT, *history):
+    for turn in (*few_shot, *history):
         text = " ".join(turn.text.split())
         if turn.interrupted:  # "Sure, the weather in Paris is—": the model sees the cut
             text = text.rstrip(",;:.-") + "—"
@@ -68,8 +56,9 @@ class LlamaLLM:
         context: int = 2048,
         max_tokens: int = 48,
         temperature: float = 0.3,
-        system_prompt: str = DEFAULT_SYSTEM_PROMPT,
+        system_prompt: str = "",
         seed: int = 7,
+        prompt: PromptSet = PROMPTS[DEFAULT_PROMPT],
     ) -> None:
         try:
             from llama_cpp import Llama
@@ -81,7 +70,8 @@ class LlamaLLM:
         self.threads = threads
         self.max_tokens = max_tokens
         self.temperature = temperature
-        self.system_prompt = system_prompt
+        self.prompt = prompt
+        self.system_prompt = system_prompt or prompt.system
         try:
             self._llm = Llama(
                 model_path=str(model_path),
@@ -102,9 +92,12 @@ class LlamaLLM:
         self._newline_ids = self._token_ids("\n", "\n\n")
         self._mark_ids = self._token_ids(".", "?", "!")
 
+    def _render(self, history: Sequence[DialogueTurn], open_reply: bool = True) -> str:
+        return render_prompt(self.system_prompt, history, open_reply, self.prompt.few_shot)
+
     def warm_up(self, history: Sequence[DialogueTurn]) -> None:
         with self._lock:
-            self._llm.create_completion(render_prompt(self.system_prompt, history), max_tokens=1)
+            self._llm.create_completion(self._render(history), max_tokens=1)
 
     def _token_ids(self, *pieces: str) -> list[int]:
         """The single tokens that spell `pieces` (pieces that need two tokens are left out)."""
@@ -128,7 +121,7 @@ class LlamaLLM:
         if not stem:
             return 0.0
         dialogue = [*history, DialogueTurn("user", stem)]
-        prompt = render_prompt(self.system_prompt, dialogue, open_reply=False)
+        prompt = self._render(dialogue, open_reply=False)
         tokens = self._llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
         with self._lock:
             llm = self._llm
@@ -165,7 +158,7 @@ class LlamaLLM:
     def stream_reply(
         self, history: Sequence[DialogueTurn], cancel: threading.Event
     ) -> Iterator[str]:
-        prompt = render_prompt(self.system_prompt, history)
+        prompt = self._render(history)
         with self._lock:
             stream = cast(
                 Iterator[Any],

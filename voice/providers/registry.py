@@ -112,7 +112,8 @@ def load_stt(config: Config) -> STT:
 def load_llm(config: Config) -> LLM:
     if config.providers.llm != "llama":
         raise ConfigError(f"unknown LLM provider '{config.providers.llm}' (known: llama)")
-    from voice.providers.llama_llm import DEFAULT_SYSTEM_PROMPT, LlamaLLM
+    from voice.providers.llama_llm import LlamaLLM
+    from voice.providers.prompts import PROMPTS
 
     model_path = (
         Path(config.llm.model_path) if config.llm.model_path else model_files.gemma_gguf_path()
@@ -125,7 +126,8 @@ def load_llm(config: Config) -> LLM:
         context=config.llm.context,
         max_tokens=config.llm.max_tokens,
         temperature=config.llm.temperature,
-        system_prompt=config.llm.system_prompt or DEFAULT_SYSTEM_PROMPT,
+        system_prompt=config.llm.system_prompt,
+        prompt=PROMPTS[config.llm.prompt],
     )
 
 
