@@ -1,4 +1,4 @@
-"""The `voice` command line: `serve`, `talk`, `doctor`.
+"""The `voice` command line: `serve`, `talk`, `doctor`, `bench`, `eval`.
 
 Errors a user can cause are printed as one line and exit non-zero; no tracebacks.
 """
@@ -153,6 +153,40 @@ def serve(
         uvicorn.run(fastapi_app, host=serving.host, port=serving.port, log_level="warning")
     except OSError as exc:
         raise _fail(f"cannot listen on {config.serve.host}:{config.serve.port}: {exc}") from None
+
+
+@app.command("eval")
+def eval_replies(
+    candidate: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--candidate",
+            help="MODEL:PROMPT to score (repeatable): gemma:v1, gemma:v2, a GGUF path:chat:v2",
+        ),
+    ] = None,
+    requests: Annotated[
+        Path | None, typer.Option("--requests", help="a request set (bench/replies/requests.jsonl)")
+    ] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="write results JSON")] = None,
+    report: Annotated[Path | None, typer.Option("--report", help="write an HTML report")] = None,
+    config_path: Annotated[Path | None, typer.Option("--config", help="TOML config file")] = None,
+) -> None:
+    """Score the replies on the reply-quality set, beside llm.ttft and llm.clause."""
+    from bench.reply_run import eval_command
+
+    config = _load(config_path)
+    try:
+        eval_command(
+            candidate or [f"gemma:{config.llm.prompt}"],
+            config,
+            requests,
+            json_path,
+            report,
+            console,
+            command="voice eval " + " ".join(sys.argv[2:]),
+        )
+    except VoiceError as exc:
+        raise _fail(str(exc), 2) from None
 
 
 @app.command()
