@@ -4,7 +4,7 @@ Each candidate is a model and a prompt set, written `MODEL:PROMPT`:
 - models: `gemma` (Gemma 3 270M, the default) or a path to any GGUF;
 - prompts: the sets of `voice/providers/prompts.py` (`v1`, `v2`), or `chat:v2` for an
   instruction-tuned model: the same system line and examples as chat messages, formatted by
-  the model's own chat template (llama-cpp-python's `create_chat_completion`).
+  the model's own chat template (`voice/providers/dialogue_format.py`).
 
 A request marked `audio` is first spoken by a synthetic voice (espeak-ng or Piper, drawn per
 request with a fixed seed) and transcribed by the configured STT, so the LLM answers what the
@@ -37,7 +37,6 @@ from voice.providers.llama_llm import LlamaLLM
 from voice.providers.prompts import PROMPTS, PromptSet
 
 REQUESTS = Path(__file__).resolve().parent / "replies" / "requests.jsonl"
-STOP = ["\nUser", "\n", "User:"]
 
 
 @dataclass(frozen=True)
@@ -64,29 +63,6 @@ def parse_candidate(spec: str) -> Candidate:
         if not path.is_file():
             raise VoiceError(f"candidate {spec!r}: {path} is not a GGUF file")
     return Candidate(spec, path, PROMPTS[prompt_name], chat)
-
-
-class ChatReplies:
-    """An instruction-tuned GGUF through its own chat template, with the prompt set's system
-    line and examples as messages."""
-
-    def __init__(self, llm: LlamaLLM, prompt: PromptSet, max_tokens: int) -> None:
-        self.llm, self.prompt, self.max_tokens = llm, prompt, max_tokens
-
-    def stream_reply(self, history: list[DialogueTurn], cancel: threading.Event) -> Iterator[str]:
-        messages: list[Any] = [{"role": "system", "content": self.prompt.system}]
-        for turn in (*self.prompt.few_shot, *history):
-            messages.append({"role": turn.role, "content": turn.text})
-        stream = self.llm._llm.create_chat_completion(
-            messages=messages, max_tokens=self.max_tokens, temperature=0.3, top_p=0.9,
-            repeat_penalty=1.1, stream=True, stop=["\n"],
-        )  # fmt: skip
-        for chunk in stream:
-            if cancel.is_set():
-                break
-            text = chunk["choices"][0]["delta"].get("content")  # type: ignore[index,union-attr]
-            if text:
-                yield str(text)
 
 
 def timed_reply(
@@ -148,12 +124,9 @@ def evaluate(
         max_tokens=config.llm.max_tokens,
         temperature=config.llm.temperature,
         prompt=candidate.prompt,
+        chat_template=candidate.chat,
     )
-    stream = (
-        ChatReplies(llm, candidate.prompt, config.llm.max_tokens).stream_reply
-        if candidate.chat
-        else llm.stream_reply
-    )
+    stream = llm.stream_reply
     list(stream([DialogueTurn("user", "Hello.")], threading.Event()))  # warm the prefix
     rows: list[dict[str, Any]] = []
     for request in requests:
