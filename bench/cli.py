@@ -24,6 +24,8 @@ from bench.results import (
 )
 from bench.runner import priming_case, run_corpus
 from voice.config import STAGES, Config
+from voice.errors import VoiceError
+from voice.providers.llm_profiles import prompt_name
 
 if TYPE_CHECKING:
     from bench.peers.livekit_eot import EndOfTurn as LiveKitEndOfTurn
@@ -49,7 +51,13 @@ def peer_agents(names: list[str], config: Config) -> Iterator[list[BenchAgent]]:
             from voice.providers.model_files import gemma_gguf_path
 
             model = Path(config.llm.model_path) if config.llm.model_path else gemma_gguf_path()
-            server = start_llm_server(model, threads=config.llm.threads, prompt=config.llm.prompt)
+            if config.llm.profile != "fast":
+                raise VoiceError(
+                    "the peers serve the `fast` profile's transcript format only; "
+                    "compare with llm.profile = fast"
+                )
+            prompt = prompt_name(config.llm)
+            server = start_llm_server(model, threads=config.llm.threads, prompt=prompt)
             llm_url = stack.enter_context(server)
         for name in names:
             if name.startswith("pipecat"):

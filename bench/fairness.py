@@ -7,6 +7,7 @@ peers and the tests all read the one definition.
 from __future__ import annotations
 
 from voice.config import Config
+from voice.providers.llm_profiles import prompt_name
 from voice.providers.prompts import PROMPTS
 
 # One warm-up policy for every agent, so that none pays for first-inference set-up in a
@@ -30,4 +31,4 @@ WARM_UP_TEXT = "Hello there."
 
 def system_prompt(config: Config) -> str:
     """The system prompt every agent gets: the configured one, else that of the prompt set."""
-    return config.llm.system_prompt or PROMPTS[config.llm.prompt].system
+    return config.llm.system_prompt or PROMPTS[prompt_name(config.llm)].system

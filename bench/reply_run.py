@@ -1,7 +1,8 @@
 """`voice eval`: score the LLM's replies on the reply-quality set, beside llm.ttft and llm.clause.
 
-Each candidate is a model and a prompt set, written `MODEL:PROMPT`:
-- models: `gemma` (Gemma 3 270M, the default) or a path to any GGUF;
+Each candidate is a profile (`fast`, `quality`: `voice/providers/llm_profiles.py`) or a model
+and a prompt set, written `MODEL:PROMPT`:
+- models: `gemma` (Gemma 3 270M), `smollm2` (SmolLM2-135M-Instruct) or a path to any GGUF;
 - prompts: the sets of `voice/providers/prompts.py` (`v1`, `v2`), or `chat:v2` for an
   instruction-tuned model: the same system line and examples as chat messages, formatted by
   the model's own chat template (`voice/providers/dialogue_format.py`).
@@ -34,6 +35,7 @@ from voice.errors import VoiceError
 from voice.pipeline.clauses import ClauseChunker
 from voice.providers.base import DialogueTurn
 from voice.providers.llama_llm import LlamaLLM
+from voice.providers.llm_profiles import PROFILES
 from voice.providers.prompts import PROMPTS, PromptSet
 
 REQUESTS = Path(__file__).resolve().parent / "replies" / "requests.jsonl"
@@ -48,6 +50,9 @@ class Candidate:
 
 
 def parse_candidate(spec: str) -> Candidate:
+    if spec in PROFILES:
+        profile = PROFILES[spec]
+        return Candidate(spec, profile.model(), PROMPTS[profile.prompt], profile.chat_template)
     model, _, prompt_name = spec.partition(":")
     chat = prompt_name.startswith("chat:")
     prompt_name = prompt_name.removeprefix("chat:") or "v1"
@@ -58,6 +63,10 @@ def parse_candidate(spec: str) -> Candidate:
         from voice.providers.model_files import gemma_gguf_path
 
         path = gemma_gguf_path()
+    elif model == "smollm2":
+        from voice.providers.model_files import smollm2_gguf_path
+
+        path = smollm2_gguf_path()
     else:
         path = Path(model)
         if not path.is_file():

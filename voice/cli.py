@@ -161,7 +161,8 @@ def eval_replies(
         list[str] | None,
         typer.Option(
             "--candidate",
-            help="MODEL:PROMPT to score (repeatable): gemma:v1, gemma:v2, a GGUF path:chat:v2",
+            help="a profile (fast, quality) or MODEL:PROMPT (gemma:v3, smollm2:chat:v3, "
+            "a GGUF path:chat:v2); repeatable; default: both profiles",
         ),
     ] = None,
     requests: Annotated[
@@ -177,7 +178,7 @@ def eval_replies(
     config = _load(config_path)
     try:
         eval_command(
-            candidate or [f"gemma:{config.llm.prompt}"],
+            candidate or ["fast", "quality"],
             config,
             requests,
             json_path,

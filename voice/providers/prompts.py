@@ -4,7 +4,9 @@ The default model is a base model prompted as a "User:/Assistant:" transcript, s
 is shaped mostly by the examples. `v1` is the first prompt: its examples taught it to invent
 ("Berlin is usually cool and cloudy") and leaked into replies ("honey", "jars"). `v2` is
 measured against it by `voice eval` (docs/replies.md): its examples say only what is true,
-refuse live data and actions in one sentence, and share no topic with what callers ask.
+refuse live data and actions in one sentence, and share no topic with what callers ask; the
+small models copied its refusal word for word, so `v3` has more and shorter examples with
+varied wording, and `system` has none (for instruction-tuned models).
 """
 
 from __future__ import annotations
@@ -69,5 +71,30 @@ V2 = PromptSet(
     ("oslo", "snow", "taxi"),
 )
 
-PROMPTS = {prompt.name: prompt for prompt in (V1, V2)}
+_HONEST_SYSTEM = (
+    "This is a phone call with a friendly voice assistant. The assistant answers the caller's "
+    "actual question correctly, in one or two short spoken sentences. It has no internet and no "
+    "live information (no weather, news, prices, scores or the time) and cannot take actions "
+    "(no bookings, orders, calls, messages, alarms or devices); when asked for those it says it "
+    "can't, and never makes anything up."
+)
+
+V3 = PromptSet(
+    "v3",
+    _HONEST_SYSTEM,
+    _exchanges(
+        ("Hey, who's this?", "Hi, I'm your voice assistant."),
+        ("Who painted the Mona Lisa?", "Leonardo da Vinci painted it."),
+        ("Is it going to rain later?", "I have no weather data, so I can't say."),
+        ("Thanks so much!", "You're welcome!"),
+        ("Can you book me a taxi?", "Sorry, I can't make bookings."),
+        ("Should I read a book or watch a film tonight?", "A good book sounds relaxing to me."),
+    ),
+    ("mona", "lisa", "leonardo", "vinci", "taxi", "film"),
+)
+
+# No examples at all: for an instruction-tuned model, which needs none and copies what it sees.
+SYSTEM_ONLY = PromptSet("system", _HONEST_SYSTEM, (), ())
+
+PROMPTS = {prompt.name: prompt for prompt in (V1, V2, V3, SYSTEM_ONLY)}
 DEFAULT_PROMPT = "v1"

@@ -113,11 +113,11 @@ def load_llm(config: Config) -> LLM:
     if config.providers.llm != "llama":
         raise ConfigError(f"unknown LLM provider '{config.providers.llm}' (known: llama)")
     from voice.providers.llama_llm import LlamaLLM
+    from voice.providers.llm_profiles import PROFILES
     from voice.providers.prompts import PROMPTS
 
-    model_path = (
-        Path(config.llm.model_path) if config.llm.model_path else model_files.gemma_gguf_path()
-    )
+    profile = PROFILES[config.llm.profile]
+    model_path = Path(config.llm.model_path) if config.llm.model_path else profile.model()
     if not model_path.is_file():
         raise ConfigError(f"llm.model_path {model_path} does not exist")
     return LlamaLLM(
@@ -127,7 +127,8 @@ def load_llm(config: Config) -> LLM:
         max_tokens=config.llm.max_tokens,
         temperature=config.llm.temperature,
         system_prompt=config.llm.system_prompt,
-        prompt=PROMPTS[config.llm.prompt],
+        prompt=PROMPTS[config.llm.prompt or profile.prompt],
+        chat_template=profile.chat_template,
     )
 
 

