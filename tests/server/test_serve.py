@@ -146,3 +146,19 @@ def test_speaking_over_the_bot_stops_its_audio_at_the_caller() -> None:
             assert last - onset < 3_000_000_000, "the bot kept talking over the caller"
 
     asyncio.run(scenario())
+
+
+def test_shutting_the_server_down_ends_its_calls_cleanly() -> None:
+    async def scenario() -> None:
+        silence = np.zeros(16_000, dtype=np.int16)
+        async with running_server(serve_config(max_sessions=1)) as (base, server):
+            caller = Caller(base, TOKEN, silence)
+            await caller.__aenter__()
+            assert server.calls.active
+        # the server's lifespan has ended: every call hung up, no task left behind
+        assert not server.calls.active
+        assert call_tasks() == []
+        assert await wait_for(lambda: caller.pc.connectionState in ("closed", "failed"), 40)
+        await caller.__aexit__()
+
+    asyncio.run(scenario())
