@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from bench.fairness import system_prompt
 from voice.agent.session import VoiceSession
 from voice.config import Config
+from voice.providers.llm_profiles import prompt_name
 from voice.providers.registry import Models, load_models
 from voice.trace.turn_trace import TurnTrace
 from voice.transports.loopback import LoopbackTransport
@@ -101,6 +102,12 @@ class OurAgent:
                 "settings": dataclasses.asdict(config.turn),
             },
             "system_prompt": system_prompt(config),
+            # what shapes the replies, which the peers do not share (docs/replies.md)
+            "llm": {
+                "profile": config.llm.profile,
+                "prompt": prompt_name(config.llm),
+                "honest_openings": config.llm.honest_openings,
+            },
             "warm_up": "models warmed once at load (voice.providers.registry); the LLM prefix "
             "at the start of every session (VoiceSession.run)",
         }

@@ -37,6 +37,7 @@ from voice.providers.base import DialogueTurn
 from voice.providers.llama_llm import LlamaLLM
 from voice.providers.llm_profiles import PROFILES
 from voice.providers.prompts import PROMPTS, PromptSet
+from voice.replies.honesty import reply_opening
 
 REQUESTS = Path(__file__).resolve().parent / "replies" / "requests.jsonl"
 
@@ -75,16 +76,17 @@ def parse_candidate(spec: str) -> Candidate:
 
 
 def timed_reply(
-    stream: Callable[[list[DialogueTurn], threading.Event], Iterator[str]],
-    history: list[DialogueTurn],
+    stream: Callable[..., Iterator[str]], history: list[DialogueTurn], opening: str | None
 ) -> tuple[str, float | None, float | None]:
-    """The whole reply, ms to its first token, and ms from that token to the first clause."""
+    """The whole reply, ms to its first piece, and ms from that piece to the first clause, as
+    the agent's trace would time them (with an `opening`, the provider yields it first)."""
     chunker = ClauseChunker()
     started = time.perf_counter()
     first_token: float | None = None
     first_clause: float | None = None
     pieces: list[str] = []
-    for piece in stream(history, threading.Event()):
+    args = (history, threading.Event(), opening) if opening else (history, threading.Event())
+    for piece in stream(*args):
         now = time.perf_counter()
         if first_token is None:
             first_token = now
@@ -141,7 +143,8 @@ def evaluate(
     for request in requests:
         said = heard.get(request.id, request.text)
         history = [*request.history, DialogueTurn("user", said)]
-        reply, ttft, clause = timed_reply(stream, history)
+        opening = reply_opening(said) if config.llm.honest_openings else None
+        reply, ttft, clause = timed_reply(stream, history, opening)
         verdict = score(request, reply, candidate.prompt, heard.get(request.id))
         rows.append(
             {
@@ -171,6 +174,7 @@ def evaluate(
         "model": str(candidate.model_path.name),
         "prompt": candidate.prompt.name,
         "chat_template": candidate.chat,
+        "honest_openings": config.llm.honest_openings,
         **summarize(rows),
         "llm_ttft_p50_ms": round(statistics.median(ttfts), 1) if ttfts else None,
         "llm_clause_p50_ms": round(statistics.median(clauses), 1) if clauses else None,

@@ -35,6 +35,7 @@ from voice.pipeline.transport import Transport
 from voice.pipeline.turn_scope import TurnCancelled, TurnScope
 from voice.providers.base import DialogueTurn
 from voice.providers.registry import Models
+from voice.replies.honesty import reply_opening
 from voice.trace import otel
 from voice.trace.budget import judge
 from voice.trace.turn_trace import TurnTrace
@@ -186,7 +187,13 @@ class VoiceSession:
         stages: list[Stage] = [
             STTStage(models.stt, models.stt_worker, trace),
             LLMStage(
-                models.llm, models.llm_worker, list(self.history), scope, trace, turn.report_words
+                models.llm,
+                models.llm_worker,
+                list(self.history),
+                scope,
+                trace,
+                turn.report_words,
+                reply_opening if self.config.llm.honest_openings else None,
             ),
             ClauseStage(trace),
             tts_stage,

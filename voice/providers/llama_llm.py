@@ -161,9 +161,12 @@ class LlamaLLM:
         return exp / exp.sum()
 
     def stream_reply(
-        self, history: Sequence[DialogueTurn], cancel: threading.Event
+        self, history: Sequence[DialogueTurn], cancel: threading.Event, opening: str = ""
     ) -> Iterator[str]:
         prompt = self._render(history)
+        if opening:
+            prompt = prompt.rstrip(" ") + (" " if prompt.endswith(":") else "") + opening
+            yield opening
         with self._lock:
             stream = cast(
                 Iterator[Any],
