@@ -106,7 +106,7 @@ class OurAgent:
             "llm": {
                 "profile": config.llm.profile,
                 "prompt": prompt_name(config.llm),
-                "honest_openings": config.llm.honest_openings,
+                "honest_replies": config.llm.honest_replies,
             },
             "warm_up": "models warmed once at load (voice.providers.registry); the LLM prefix "
             "at the start of every session (VoiceSession.run)",

@@ -37,7 +37,7 @@ from voice.providers.base import DialogueTurn
 from voice.providers.llama_llm import LlamaLLM
 from voice.providers.llm_profiles import PROFILES
 from voice.providers.prompts import PROMPTS, PromptSet
-from voice.replies.honesty import reply_opening
+from voice.replies.honesty import honest_reply
 
 REQUESTS = Path(__file__).resolve().parent / "replies" / "requests.jsonl"
 
@@ -76,17 +76,16 @@ def parse_candidate(spec: str) -> Candidate:
 
 
 def timed_reply(
-    stream: Callable[..., Iterator[str]], history: list[DialogueTurn], opening: str | None
+    stream: Callable[..., Iterator[str]], history: list[DialogueTurn], fixed: str | None
 ) -> tuple[str, float | None, float | None]:
     """The whole reply, ms to its first piece, and ms from that piece to the first clause, as
-    the agent's trace would time them (with an `opening`, the provider yields it first)."""
+    the agent's trace times them (a `fixed` reply, voice/replies, takes no model time)."""
     chunker = ClauseChunker()
     started = time.perf_counter()
     first_token: float | None = None
     first_clause: float | None = None
     pieces: list[str] = []
-    args = (history, threading.Event(), opening) if opening else (history, threading.Event())
-    for piece in stream(*args):
+    for piece in [fixed] if fixed else stream(history, threading.Event()):
         now = time.perf_counter()
         if first_token is None:
             first_token = now
@@ -143,8 +142,8 @@ def evaluate(
     for request in requests:
         said = heard.get(request.id, request.text)
         history = [*request.history, DialogueTurn("user", said)]
-        opening = reply_opening(said) if config.llm.honest_openings else None
-        reply, ttft, clause = timed_reply(stream, history, opening)
+        fixed = honest_reply(said) if config.llm.honest_replies else None
+        reply, ttft, clause = timed_reply(stream, history, fixed)
         verdict = score(request, reply, candidate.prompt, heard.get(request.id))
         rows.append(
             {
@@ -174,7 +173,7 @@ def evaluate(
         "model": str(candidate.model_path.name),
         "prompt": candidate.prompt.name,
         "chat_template": candidate.chat,
-        "honest_openings": config.llm.honest_openings,
+        "honest_replies": config.llm.honest_replies,
         **summarize(rows),
         "llm_ttft_p50_ms": round(statistics.median(ttfts), 1) if ttfts else None,
         "llm_clause_p50_ms": round(statistics.median(clauses), 1) if clauses else None,

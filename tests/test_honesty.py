@@ -1,13 +1,11 @@
-"""Honest openings: requests for live data or actions start with "Sorry, I can't"; questions
-the agent can answer from what it knows are left alone."""
+"""Honest replies: requests for live data or actions get one sentence saying what the agent
+cannot do; questions it can answer from what it knows are left to the model."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
-from voice.replies.honesty import OPENING, reply_opening
+from voice.replies.honesty import honest_reply
 
 
 @pytest.mark.parametrize(
@@ -30,8 +28,9 @@ from voice.replies.honesty import OPENING, reply_opening
         "What's my bank balance?",
     ],
 )
-def test_live_data_and_actions_get_the_opening(text: str) -> None:
-    assert reply_opening(text) == OPENING
+def test_live_data_and_actions_get_one_honest_sentence(text: str) -> None:
+    reply = honest_reply(text)
+    assert reply is not None and reply.startswith("Sorry, I can't") and reply.count(".") == 1
 
 
 @pytest.mark.parametrize(
@@ -50,17 +49,4 @@ def test_live_data_and_actions_get_the_opening(text: str) -> None:
     ],
 )
 def test_what_the_agent_can_answer_is_left_to_the_model(text: str) -> None:
-    assert reply_opening(text) is None
-
-
-@pytest.mark.slow
-def test_the_local_model_continues_the_opening() -> None:
-    from voice.config import load_config
-    from voice.providers.base import DialogueTurn
-    from voice.providers.registry import load_llm
-
-    llm = load_llm(load_config(environ={}))
-    question = [DialogueTurn("user", "What's the weather like in Madrid right now?")]
-    reply = "".join(llm.stream_reply(question, threading.Event(), OPENING))
-    assert reply.startswith(OPENING) and len(reply.split()) > 4, reply
-    assert "\n" not in reply
+    assert honest_reply(text) is None

@@ -129,3 +129,23 @@ def test_a_call_that_ends_during_a_speculative_turn_returns_promptly():
     assert not left
     assert result.turns == [] and result.discarded == 1
     assert transport.output == []
+
+
+def test_a_request_for_live_data_is_answered_honestly_without_the_llm(monkeypatch):
+    """voice/replies/honesty.py: "what's the weather" gets one sentence saying the agent can't,
+    spoken through the same chain, and the model is never asked."""
+    monkeypatch.setattr(FixedSTTDouble, "transcribe", lambda self, pcm: "What's the weather?")
+    asked: list[object] = []
+    original = FixedLLMDouble.stream_reply
+
+    def spy(self, history, cancel):
+        asked.append(history)
+        return original(self, history, cancel)
+
+    monkeypatch.setattr(FixedLLMDouble, "stream_reply", spy)
+    result, transport, _, left = run_session(speech(0.2, 0.6, 0.0))
+    assert not left
+    assert [t.outcome for t in result.turns] == ["answered"]
+    assert result.turns[0].reply == "Sorry, I can't check the weather from here."
+    assert asked == []
+    assert transport.first_output_ns is not None

@@ -35,7 +35,7 @@ from voice.pipeline.transport import Transport
 from voice.pipeline.turn_scope import TurnCancelled, TurnScope
 from voice.providers.base import DialogueTurn
 from voice.providers.registry import Models
-from voice.replies.honesty import reply_opening
+from voice.replies.honesty import honest_reply
 from voice.trace import otel
 from voice.trace.budget import judge
 from voice.trace.turn_trace import TurnTrace
@@ -193,7 +193,7 @@ class VoiceSession:
                 scope,
                 trace,
                 turn.report_words,
-                reply_opening if self.config.llm.honest_openings else None,
+                honest_reply if self.config.llm.honest_replies else None,
             ),
             ClauseStage(trace),
             tts_stage,

@@ -80,10 +80,10 @@ class LLMStage:
         scope: TurnScope,
         trace: TurnTrace,
         report_end_of_turn: Callable[[str, float | None], None] | None = None,
-        opening: Callable[[str], str | None] | None = None,
+        fixed_reply: Callable[[str], str | None] | None = None,
     ) -> None:
         self._llm = llm
-        self._opening = opening  # words the reply must start with (voice/replies), if any
+        self._fixed_reply = fixed_reply  # replies decided without the model (voice/replies)
         self._worker = worker
         self._history = history
         self._scope = scope
@@ -105,12 +105,16 @@ class LLMStage:
                 )
                 self._report_end_of_turn(frame.text, probability)
             dialogue = [*self._history, DialogueTurn("user", frame.text)]
-            opening = self._opening(frame.text) if self._opening is not None else None
-            reply = partial(self._llm.stream_reply, dialogue, self._scope.cancel_flag)
-            if opening:
-                reply = partial(reply, opening=opening)
             self._trace.start("llm.ttft", now_ns())
-            tokens = self._worker.stream(reply, self._scope.cancel_flag)
+            fixed = self._fixed_reply(frame.text) if self._fixed_reply is not None else None
+            if fixed:
+                self._trace.end("llm.ttft", now_ns())
+                yield TokenFrame(fixed, now_ns())
+                continue
+            tokens = self._worker.stream(
+                partial(self._llm.stream_reply, dialogue, self._scope.cancel_flag),
+                self._scope.cancel_flag,
+            )
             async for piece in tokens:
                 self._trace.end("llm.ttft", now_ns())
                 yield TokenFrame(piece, now_ns())

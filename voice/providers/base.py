@@ -43,12 +43,11 @@ class LLM(Protocol):
     name: str
 
     def stream_reply(
-        self, history: Sequence[DialogueTurn], cancel: threading.Event, opening: str = ""
+        self, history: Sequence[DialogueTurn], cancel: threading.Event
     ) -> Iterator[str]:
         """Yield reply text pieces for the dialogue so far (its last turn is the user's).
 
-        A non-empty `opening` is the reply's first words (yielded first); the model continues
-        them (voice/replies/honesty.py). Stops early when `cancel` is set.
+        Stops early when `cancel` is set.
         """
         ...
 

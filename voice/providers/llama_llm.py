@@ -161,12 +161,9 @@ class LlamaLLM:
         return exp / exp.sum()
 
     def stream_reply(
-        self, history: Sequence[DialogueTurn], cancel: threading.Event, opening: str = ""
+        self, history: Sequence[DialogueTurn], cancel: threading.Event
     ) -> Iterator[str]:
         prompt = self._render(history)
-        if opening:
-            prompt = prompt.rstrip(" ") + (" " if prompt.endswith(":") else "") + opening
-            yield opening
         with self._lock:
             stream = cast(
                 Iterator[Any],
