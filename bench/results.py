@@ -112,7 +112,7 @@ def build_results(
         "corpus": str(corpus_dir),
         "runs": runs,
         "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "git": git_revision(),
+        "git": bench.git or git_revision(),
         "machine": machine(),
         "versions": package_versions(),
         "warm_up": WARM_UP_POLICY,

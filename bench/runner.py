@@ -34,6 +34,8 @@ class BenchRun:
     skipped: list[str] = field(default_factory=list)  # "case id: reason"
     order: list[dict[str, Any]] = field(default_factory=list)  # per case: run, id, agents
     agents: dict[str, dict[str, Any]] = field(default_factory=dict)  # agent -> describe()
+    # the commit the run started from: a run takes an hour, and the tree may move meanwhile
+    git: dict[str, Any] = field(default_factory=dict)
 
 
 def play_order(agents: list[BenchAgent], index: int) -> list[BenchAgent]:
@@ -96,7 +98,9 @@ async def run_corpus(
 ) -> BenchRun:
     """Replay `corpus`; overlay cases are played over the answer to `primer` (by default the
     corpus's own priming turn, which may lie outside a filtered case list)."""
-    result = BenchRun(cases={agent.name: [] for agent in agents})
+    from bench.results import git_revision  # results builds on this module's BenchRun
+
+    result = BenchRun(cases={agent.name: [] for agent in agents}, git=git_revision())
     audio: dict[str, np.ndarray] = {}
     for case in corpus.cases:
         try:
