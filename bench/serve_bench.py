@@ -174,7 +174,9 @@ async def chromium_page(base: str, wav: Path) -> AsyncIterator[Any]:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=args)
         try:
             page = await browser.new_page()
-            await page.goto(f"{base}/?token={TOKEN}")
+            # VOICE_BENCH_PAGE_AUDIO=raw: the page without the browser's audio processing
+            audio = os.environ.get("VOICE_BENCH_PAGE_AUDIO", "")
+            await page.goto(f"{base}/?token={TOKEN}" + (f"&audio={audio}" if audio else ""))
             yield page
         finally:
             await browser.close()

@@ -57,8 +57,16 @@ async function connect() {
   resetTranscript();
   setState("connecting", "connecting… (allow the microphone)");
   try {
+    // Echo cancellation keeps the agent from hearing itself through the speakers. Noise
+    // suppression and gain control reshape speech before the agent's own VAD hears it;
+    // `?audio=raw` turns all three off (a headset, or measuring what they cost).
+    const processed = new URLSearchParams(location.search).get("audio") !== "raw";
     c.mic = await navigator.mediaDevices.getUserMedia({
-      audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+      audio: {
+        echoCancellation: processed,
+        noiseSuppression: processed,
+        autoGainControl: processed,
+      },
     });
     if (stale()) return stopTracks(c.mic);
     startMicMeter(c);
