@@ -12,9 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from aiortc import RTCConfiguration, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
@@ -73,8 +72,6 @@ class Call:
     session: VoiceSession | None = None
     channel: RTCDataChannel | None = None
     task: asyncio.Task[None] | None = None
-    started: float = field(default_factory=time.monotonic)
-    ended: asyncio.Event = field(default_factory=asyncio.Event)
     hanging_up: bool = False
 
     def send(self, message: str) -> None:
@@ -181,7 +178,6 @@ class Calls:
         self.slots.release(call.models)
         del self.active[call_id]
         self.metrics.sessions.set(len(self.active))
-        call.ended.set()
 
     async def close_all(self) -> None:
         """Graceful shutdown: end every call and let its session finish."""

@@ -48,7 +48,3 @@ def turn_record(trace: TurnTrace, budget: BudgetConfig) -> dict[str, Any]:
 
 def turn(trace: TurnTrace, budget: BudgetConfig) -> str:
     return json.dumps({"type": "turn", "record": turn_record(trace, budget)})
-
-
-def state(user_speaking: bool) -> str:
-    return json.dumps({"type": "state", "user_speaking": user_speaking})

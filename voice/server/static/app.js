@@ -12,7 +12,7 @@ const ERRORS = { 401: "bad or missing token", 429: "rate limited — try again s
 const token = new URLSearchParams(location.search).get("token");
 const $ = (id) => document.getElementById(id);
 const talkBtn = $("talk"), statusEl = $("status"), micBar = $("mic-level");
-const transcriptEl = $("transcript"), botAudio = $("bot-audio"), speakingEl = $("user-speaking");
+const transcriptEl = $("transcript"), botAudio = $("bot-audio");
 
 window.voiceStats = { turns: [], session: null };
 
@@ -145,7 +145,6 @@ function hangUp(state, text) {
   botAudio.srcObject = null;
   micBar.style.width = "0%";
   micBar.parentElement.setAttribute("aria-valuenow", "0");
-  speakingEl.hidden = true;
   det.audible = false;
   det.pending = null;
   setState(state, text);
@@ -228,10 +227,6 @@ function onMessage(data) {
       break;
     case "speaking": onSpeaking(msg); break;
     case "turn": if (msg.record) onTurn(msg.record); break;
-    case "state":
-      speakingEl.hidden = !msg.user_speaking;
-      document.body.dataset.userSpeaking = String(!!msg.user_speaking);
-      break;
     default: break; // unknown types are ignored on purpose (forward compatibility)
   }
 }
