@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from voice.pipeline.clauses import split_clauses
 from voice.replies.honesty import honest_reply
 
 
@@ -30,7 +31,8 @@ from voice.replies.honesty import honest_reply
 )
 def test_live_data_and_actions_get_one_honest_sentence(text: str) -> None:
     reply = honest_reply(text)
-    assert reply is not None and reply.startswith("Sorry, I can't") and reply.count(".") == 1
+    assert reply is not None and reply.startswith("I'm sorry, I can't") and reply.count(".") == 1
+    assert split_clauses(reply)[0] == "I'm sorry,"  # a two-word first clause: quick to speak
 
 
 @pytest.mark.parametrize(

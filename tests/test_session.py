@@ -146,6 +146,6 @@ def test_a_request_for_live_data_is_answered_honestly_without_the_llm(monkeypatc
     result, transport, _, left = run_session(speech(0.2, 0.6, 0.0))
     assert not left
     assert [t.outcome for t in result.turns] == ["answered"]
-    assert result.turns[0].reply == "Sorry, I can't check the weather from here."
+    assert result.turns[0].reply == "I'm sorry, I can't check the weather from here."
     assert asked == []
     assert transport.first_output_ns is not None

@@ -64,7 +64,7 @@ class LLMConfig:
     system_prompt: str = ""  # empty: the system line of the prompt set
     profile: str = "fast"  # fast | quality: model + prompt + format (docs/replies.md)
     prompt: str = ""  # empty: the profile's prompt set (voice/providers/prompts.py)
-    honest_replies: bool = True  # live data / actions: "Sorry, I can't ..." (voice/replies)
+    honest_replies: bool = True  # live data / actions: "I'm sorry, I can't ..." (voice/replies)
 
 
 @dataclass

@@ -62,12 +62,14 @@ def _compile(pattern: str) -> re.Pattern[str]:
 
 
 _RULES = tuple(
-    (f"Sorry, I can't {what} from here.", tuple(_compile(p) for p in patterns))
+    (f"I'm sorry, I can't {what} from here.", tuple(_compile(p) for p in patterns))
     for what, patterns in _LIVE
 ) + tuple(
-    (f"Sorry, I can't {what}; I can only talk with you.", tuple(_compile(p) for p in patterns))
+    (f"I'm sorry, I can't {what}; I can only talk.", tuple(_compile(p) for p in patterns))
     for what, patterns in _ACTIONS
 )
+# "I'm sorry," is a clause of its own (voice/pipeline/clauses.py cuts at a comma after two
+# words), so the first audio is two words of TTS, not the whole sentence
 
 
 def honest_reply(user_text: str) -> str | None:
