@@ -192,6 +192,17 @@ class WhisperSTT:
             tokens=attempt.tokens,
         )
 
+    def _echo(self, text: str) -> bool:
+        """A decode that ended by itself (under the cap) having said a whole sentence twice:
+        "What is the weather in Paris? What is the weather in Paris?". Whisper does this on
+        short utterances; the sentence was heard, only repeated, and `cut_repetitions` keeps
+        it once. Not a loop, so no retry (a retry on a 10 s window cost ~500 ms on such a
+        turn); a repetition inside a sentence, or one left unfinished, still is a loop."""
+        once = cut_repetitions(text)
+        if once == text or not ends_sentence(text) or not ends_sentence(once):
+            return False
+        return not repeats_back_to_back(self._tokenizer.encode(" " + once))
+
     def _features_for(self, audio: np.ndarray, window_s: float) -> ctranslate2.StorageView:
         """Log-mel features of the audio in a window of `window_s` (padded with silence).
 
@@ -247,9 +258,13 @@ class WhisperSTT:
             avg_logprob=float(avg_logprob),
             no_speech_prob=float(result.no_speech_prob),
             compression_ratio=compression_ratio(text),
-            looped=len(ids) >= cap or repeats_back_to_back(tokens),
+            looped=len(ids) >= cap or (repeats_back_to_back(tokens) and not self._echo(text)),
             window_s=min(window_s, MAX_WINDOW_FRAMES / FRAMES_PER_SECOND),
         )
+
+
+def ends_sentence(text: str) -> bool:
+    return text.rstrip()[-1:] in (".", "!", "?")
 
 
 def repeats_back_to_back(tokens: list[int], min_size: int = 3) -> bool:
