@@ -39,7 +39,8 @@ from rich.console import Console
 
 from bench.agents import OurAgent
 from bench.corpus import Case, load_corpus
-from bench.results import machine
+from bench.peers.llm_server import free_port
+from bench.results import git_revision, machine
 from bench.runner import run_case
 from bench.webrtc_caller import AUDIBLE_PEAK, Caller, poll
 from voice.audio import SAMPLE_RATE, write_wav
@@ -52,19 +53,10 @@ TURN_TIMEOUT_S = 30.0
 CHROMIUM = os.environ.get("VOICE_CHROMIUM", "/usr/bin/chromium")
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
 def serve_process(callers: int) -> Iterator[str]:
     """`voice serve` in its own process on 127.0.0.1 (ICE on loopback only); yields its URL."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "HF_HUB_OFFLINE": "1",
@@ -157,11 +149,10 @@ async def concurrent_calls(
     return list(await asyncio.gather(*(one_call(i) for i in range(callers))))
 
 
-@contextlib.asynccontextmanager
-async def chromium_page(base: str, wav: Path) -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    args = [
+def chromium_args(wav: Path) -> list[str]:
+    """Debian's Chromium, headless, with `wav` as its microphone and loopback ICE allowed (the
+    server offers 127.0.0.1 only); this machine's closed network refuses the rest."""
+    return [
         "--use-fake-ui-for-media-stream",
         "--use-fake-device-for-media-stream",
         f"--use-file-for-fake-audio-capture={wav}%noloop",
@@ -170,8 +161,26 @@ async def chromium_page(base: str, wav: Path) -> AsyncIterator[Any]:
         "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
     ]  # fmt: skip
+
+
+def fake_mic_wav(pcm: np.ndarray, path: Path, lead_s: float = 1.5, tail_s: float = 20.0) -> Path:
+    """`pcm` (16 kHz) as Chromium's fake microphone: silence first (the page connects
+    meanwhile), then silence after it so that the file never ends during the turn."""
+    lead = np.zeros(int(lead_s * SAMPLE_RATE), dtype=np.int16)
+    tail = np.zeros(int(tail_s * SAMPLE_RATE), dtype=np.int16)
+    mic = np.concatenate([lead, np.asarray(pcm, dtype=np.int16), tail])
+    write_wav(path, soxr.resample(mic, SAMPLE_RATE, 48_000).astype(np.int16), 48_000)
+    return path
+
+
+@contextlib.asynccontextmanager
+async def chromium_page(base: str, wav: Path) -> AsyncIterator[Any]:
+    from playwright.async_api import async_playwright
+
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=chromium_args(wav)
+        )
         try:
             page = await browser.new_page()
             # VOICE_BENCH_PAGE_AUDIO=raw: the page without the browser's audio processing
@@ -183,12 +192,8 @@ async def chromium_page(base: str, wav: Path) -> AsyncIterator[Any]:
 
 
 async def page_turn(base: str, case: Case, pcm: np.ndarray, folder: Path) -> dict[str, Any]:
-    """One page load: the clip (after 1.5 s of silence, while the page connects) as the mic."""
-    lead = np.zeros(int(1.5 * SAMPLE_RATE), dtype=np.int16)
-    tail = np.zeros(int(20 * SAMPLE_RATE), dtype=np.int16)
-    wav = folder / f"{case.id}.wav"
-    mic = np.concatenate([lead, pcm, tail])
-    write_wav(wav, soxr.resample(mic, SAMPLE_RATE, 48_000).astype(np.int16), 48_000)
+    """One page load: the clip as the page's microphone."""
+    wav = fake_mic_wav(pcm, folder / f"{case.id}.wav")
     async with chromium_page(base, wav) as page:
         await page.click("#talk")
         await page.wait_for_selector("body[data-turns='1']", timeout=TURN_TIMEOUT_S * 1000)
@@ -257,7 +262,7 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         f"Command: `{results['command']}`  ",
         f"Machine: {results['machine'].get('cpu')}, {results['machine'].get('cores')} cores; "
-        f"git {results['git']}; {results['created']}",
+        f"git {(results['git'].get('commit') or 'unknown')[:7]}; {results['created']}",
         "",
         "| path | turns | TTFA p50 (ms) | TTFA p95 (ms) |",
         "|---|---|---|---|",
@@ -299,14 +304,6 @@ def markdown(results: dict[str, Any]) -> str:
             f"×{s.get('concurrent_worst_vs_single')}."
         )
     return "\n".join(lines) + "\n"
-
-
-def _git() -> str:
-    with contextlib.suppress(Exception):
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    return "unknown"
 
 
 async def _run(
@@ -369,7 +366,7 @@ def serve_bench_command(
     results |= {
         "command": command,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "git": _git(),
+        "git": git_revision(),
         "machine": machine(),
         "cases": [c.id for c, _ in cases],
         "runs": runs,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 import numpy as np
 import uvicorn
 
+from bench.peers.llm_server import free_port
 from bench.webrtc_caller import poll
 from voice.config import Config, load_config
 from voice.providers.registry import load_models
@@ -27,13 +27,6 @@ def serve_config(max_sessions: int = 1) -> Config:
     config.serve.ice_hosts = ["127.0.0.1"]  # aioice leaves loopback out by default
     config.serve.max_sessions = max_sessions
     return config
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @asynccontextmanager

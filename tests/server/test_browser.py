@@ -10,43 +10,14 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
-import soxr
 
+from bench.serve_bench import CHROMIUM, chromium_args, fake_mic_wav
 from tests.server.serving import TOKEN, call_tasks, clip, running_server, serve_config, wait_for
-from voice.audio import write_wav
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = os.environ.get("VOICE_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOT_DIR = os.environ.get("VOICE_SCREENSHOT_DIR")  # keep the screenshot (docs) if set
-
-
-def chromium_args(wav: Path) -> list[str]:
-    return [
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-audio-capture={wav}%noloop",
-        "--allow-loopback-in-peer-connection",  # the server offers 127.0.0.1 only
-        "--autoplay-policy=no-user-gesture-required",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",  # this machine's closed network refuses the rest
-        "--disable-component-update",
-        "--disable-sync",
-    ]
-
-
-def fake_mic_wav(tmp_path: Path) -> Path:
-    """The question at 48 kHz after 1.5 s of silence (the page connects meanwhile), with
-    silence after it so that the file never ends during the test."""
-    pcm = np.concatenate([np.zeros(24_000, dtype=np.int16), clip("weather-question.wav", 25)])
-    wav = tmp_path / "mic.wav"
-    write_wav(wav, soxr.resample(pcm, 16_000, 48_000).astype(np.int16), 48_000)
-    return wav
 
 
 def test_the_page_talks_with_the_agent_in_chromium(tmp_path: Path) -> None:
@@ -63,7 +34,9 @@ def test_the_page_talks_with_the_agent_in_chromium(tmp_path: Path) -> None:
             async_playwright() as playwright,
         ):
             browser = await playwright.chromium.launch(
-                executable_path=CHROMIUM, args=chromium_args(fake_mic_wav(tmp_path))
+                executable_path=CHROMIUM,
+                # the question after 1.5 s of silence (the page connects meanwhile)
+                args=chromium_args(fake_mic_wav(clip("weather-question.wav"), tmp_path / "m.wav")),
             )
             try:
                 page = await browser.new_page(viewport={"width": 390, "height": 844})
