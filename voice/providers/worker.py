@@ -9,6 +9,7 @@ to the loop as it is produced.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,9 +26,11 @@ class ModelWorker:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"model-{name}")
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a blocking call on this model's thread."""
+        """Run a blocking call on this model's thread, in the caller's context (as
+        `asyncio.to_thread` does: a provider can see which turn it serves)."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, fn, *args)
+        context = contextvars.copy_context()
+        return await loop.run_in_executor(self._executor, context.run, fn, *args)
 
     async def stream(
         self, make_iter: Callable[[], Iterator[T]], cancel: threading.Event | None = None
@@ -61,7 +64,7 @@ class ModelWorker:
                     close()
                 loop.call_soon_threadsafe(queue.put_nowait, _DONE)
 
-        loop.run_in_executor(self._executor, produce)
+        loop.run_in_executor(self._executor, contextvars.copy_context().run, produce)
         finished = False
         try:
             while True:

@@ -59,6 +59,11 @@ def export_turn(trace: TurnTrace, session_id: str) -> None:
             "voice.transcript": trace.transcript,
             "voice.reply": trace.reply,
             **({"voice.ttfa_ms": trace.ttfa_ns / 1e6} if trace.ttfa_ns is not None else {}),
+            **(
+                {"voice.failovers": [f"{f['stage']}: {f['reason']}" for f in trace.failovers]}
+                if trace.failovers
+                else {}
+            ),
         },
     )
     context = otel_trace.set_span_in_context(turn_span)

@@ -10,6 +10,7 @@ handed to the transport). With speculation the chain starts before the turn is c
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,14 @@ class TurnTrace:
     bargein: list[dict[str, Any]] = field(default_factory=list)
     paused_ms: float = 0.0  # how long playout was held for speech over the bot
     resumed: int = 0  # how often it played on after such a pause
+    # Cloud provider calls that fell back to the local provider (voice/providers/failover.py).
+    failovers: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # The trace made last in a task is that task's current trace, and the one of the turn
+        # tasks it starts next (they copy its context): a provider deep in the call (on a model
+        # worker, which runs in the caller's context) can note a failover on the turn it serves.
+        _current.set(self)
 
     def start(self, name: str, at_ns: int) -> None:
         if name not in self.spans:
@@ -92,8 +101,15 @@ class TurnTrace:
             },
             **({"end_of_turn": self.end_of_turn} if self.end_of_turn else {}),
             **({"error": self.error} if self.error else {}),
+            **({"failovers": self._failovers_dict(origin_ns)} if self.failovers else {}),
             **(self._bargein_dict(origin_ns) if self.bargein else {}),
         }
+
+    def _failovers_dict(self, origin_ns: int) -> list[dict[str, Any]]:
+        return [
+            {"at_ms": _ms(f["at_ns"], origin_ns), **{k: v for k, v in f.items() if k != "at_ns"}}
+            for f in self.failovers
+        ]
 
     def _bargein_dict(self, origin_ns: int) -> dict[str, Any]:
         decisions = [
@@ -101,3 +117,11 @@ class TurnTrace:
             for d in self.bargein
         ]
         return {"bargein": decisions, "paused_ms": self.paused_ms, "resumed": self.resumed}
+
+
+_current: ContextVar[TurnTrace | None] = ContextVar("voice_turn_trace", default=None)
+
+
+def current_trace() -> TurnTrace | None:
+    """The trace of the turn this code runs for, if any (see `TurnTrace.__post_init__`)."""
+    return _current.get()
