@@ -50,9 +50,8 @@ _cache_lock = threading.Lock()
 
 
 def _key(config: Config) -> str:
-    data: dict[str, Any] = {
-        name: config.to_dict()[name] for name in ("providers", "vad", "stt", "llm", "tts")
-    }
+    sections = ("providers", "vad", "stt", "llm", "tts", "deepgram", "anthropic", "cartesia")
+    data: dict[str, Any] = {name: config.to_dict()[name] for name in (*sections, "failover")}
     data["smart_turn"] = (
         _wants_smart_turn(config),
         config.turn.smart_turn_threads,
@@ -100,8 +99,14 @@ def load_vad(config: Config) -> VAD:
 
 
 def load_stt(config: Config) -> STT:
+    if config.providers.stt == "deepgram":  # with the local STT behind it (docs/cloud.md)
+        from voice.providers.cloud.factory import cloud_stt, local_config
+
+        return cloud_stt(config, lambda: load_stt(local_config(config, "stt")))
     if config.providers.stt != "whisper":
-        raise ConfigError(f"unknown STT provider '{config.providers.stt}' (known: whisper)")
+        raise ConfigError(
+            f"unknown STT provider '{config.providers.stt}' (known: whisper, deepgram)"
+        )
     from voice.providers.stt_options import decode_options
     from voice.providers.whisper_stt import WhisperSTT
 
@@ -110,8 +115,14 @@ def load_stt(config: Config) -> STT:
 
 
 def load_llm(config: Config) -> LLM:
+    if config.providers.llm == "anthropic":
+        from voice.providers.cloud.factory import cloud_llm, local_config
+
+        return cloud_llm(config, lambda: load_llm(local_config(config, "llm")))
     if config.providers.llm != "llama":
-        raise ConfigError(f"unknown LLM provider '{config.providers.llm}' (known: llama)")
+        raise ConfigError(
+            f"unknown LLM provider '{config.providers.llm}' (known: llama, anthropic)"
+        )
     from voice.providers.llama_llm import LlamaLLM
     from voice.providers.llm_profiles import PROFILES
     from voice.providers.prompts import PROMPTS
@@ -133,8 +144,12 @@ def load_llm(config: Config) -> LLM:
 
 
 def load_tts(config: Config) -> TTS:
+    if config.providers.tts == "cartesia":
+        from voice.providers.cloud.factory import cloud_tts, local_config
+
+        return cloud_tts(config, lambda: load_tts(local_config(config, "tts")))
     if config.providers.tts != "piper":
-        raise ConfigError(f"unknown TTS provider '{config.providers.tts}' (known: piper)")
+        raise ConfigError(f"unknown TTS provider '{config.providers.tts}' (known: piper, cartesia)")
     from voice.providers.piper_tts import PiperTTS
 
     if config.tts.model_path:

@@ -1,0 +1,125 @@
+"""Deepgram streaming STT over its listen WebSocket (`deepgram-sdk`), one connection per utterance.
+
+The agent hands STT a whole utterance at the pause, so each call opens a socket, sends the
+audio at once (faster than real time), asks Deepgram to `Finalize`, and joins the final
+results up to the one that answers the finalize; interim results are read past. Audio goes
+as 16 kHz linear16, or as it came (`transcribe_encoded`, e.g. 8 kHz mu-law from a phone
+line, which Deepgram accepts as is).
+
+Timeouts: the SDK opens its sockets through a transport factory (its documented extension
+point), which here adds an open timeout and a read timeout to `websockets`' sync client. The
+factory is process-wide in the SDK, so each call passes its own timeouts on a thread-local.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from voice.audio import SAMPLE_RATE
+from voice.config import DeepgramConfig
+from voice.providers.cloud.urls import http_and_ws
+
+_CHUNK_BYTES = 8000  # 250 ms of 16 kHz linear16 per WebSocket message
+_timeouts = threading.local()
+
+
+class _TimedConnection:
+    """A `websockets` sync connection whose reads give up after the read timeout."""
+
+    def __init__(self, connection: Any, read_timeout_s: float) -> None:
+        self._connection = connection
+        self._read_timeout_s = read_timeout_s
+
+    def send(self, data: Any) -> None:
+        self._connection.send(data)
+
+    def recv(self) -> Any:
+        return self._connection.recv(timeout=self._read_timeout_s)
+
+    def __iter__(self) -> Iterator[Any]:
+        from websockets.exceptions import ConnectionClosedOK
+
+        try:
+            while True:
+                yield self.recv()
+        except ConnectionClosedOK:
+            return
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+def _timed_transport(url: str, headers: dict[str, str]) -> _TimedConnection:
+    from websockets.sync.client import connect
+
+    connection = connect(
+        url,
+        additional_headers=headers,
+        open_timeout=getattr(_timeouts, "open_s", 10.0),
+        legacy=True,  # the connection itself, closed by the SDK's shim
+    )
+    return _TimedConnection(connection, getattr(_timeouts, "read_s", 10.0))
+
+
+class DeepgramSTT:
+    name = "deepgram"
+
+    def __init__(self, api_key: str, settings: DeepgramConfig) -> None:
+        from deepgram import DeepgramClient
+        from deepgram.environment import DeepgramClientEnvironment
+
+        self.settings = settings
+        environment = DeepgramClientEnvironment.PRODUCTION
+        if settings.base_url:
+            http, ws = http_and_ws(settings.base_url)
+            environment = DeepgramClientEnvironment(
+                base=http, production=ws, agent=ws, agent_rest=http
+            )
+        self.base_url = environment.base
+        self._client = DeepgramClient(
+            api_key=api_key,
+            environment=environment,
+            transport_factory=_timed_transport,
+            timeout=settings.read_timeout_ms / 1000,
+            max_retries=0,
+        )
+
+    def transcribe(self, pcm: np.ndarray) -> str:
+        audio = np.asarray(pcm, dtype="<i2").tobytes()
+        return self.transcribe_encoded(audio, encoding="linear16", sample_rate=SAMPLE_RATE)
+
+    def transcribe_encoded(self, audio: bytes, encoding: str, sample_rate: int) -> str:
+        """Final transcript of one utterance in Deepgram's `encoding` (linear16, mulaw, ...)."""
+        _timeouts.open_s = self.settings.connect_timeout_ms / 1000
+        _timeouts.read_s = self.settings.read_timeout_ms / 1000
+        finals: list[str] = []
+        with self._client.listen.v1.connect(
+            model=self.settings.model,
+            language=self.settings.language,
+            encoding=encoding,
+            sample_rate=sample_rate,
+            channels=1,
+            interim_results="true",
+            smart_format="true",
+        ) as socket:
+            for start in range(0, len(audio), _CHUNK_BYTES):
+                socket.send_media(audio[start : start + _CHUNK_BYTES])
+            socket.send_finalize()
+            for message in socket:
+                if getattr(message, "type", None) != "Results" or not message.is_final:
+                    continue
+                alternatives = message.channel.alternatives
+                if alternatives and alternatives[0].transcript:
+                    finals.append(alternatives[0].transcript)
+                if message.from_finalize:
+                    break
+            socket.send_close_stream()
+        return " ".join(finals).strip()
+
+    def check(self) -> None:
+        """An authorized request (doctor): raises on a network error or a refused key."""
+        self._client.manage.v1.projects.list()
