@@ -59,3 +59,40 @@ def test_bad_environment_value_names_the_key(tmp_path):
 def test_missing_config_file(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "missing.toml", environ={})
+
+
+def test_cloud_sections_from_toml_and_environment(tmp_path):
+    path = tmp_path / "cloud.toml"
+    path.write_text(
+        '[providers]\nstt = "deepgram"\nllm = "anthropic"\ntts = "cartesia"\n'
+        'secrets_file = "keys.toml"\n'
+        '[deepgram]\nbase_url = "http://127.0.0.1:9001"\nfirst_byte_timeout_ms = 400\n'
+        '[cartesia]\nvoice = "abc"\n[failover]\ncooldown_s = 5\n'
+    )
+    config = load_config(path, environ={"VOICE_ANTHROPIC__MODEL": "claude-x"})
+    assert (config.providers.stt, config.providers.llm, config.providers.tts) == (
+        "deepgram",
+        "anthropic",
+        "cartesia",
+    )
+    assert config.providers.secrets_file == "keys.toml"
+    assert config.deepgram.base_url == "http://127.0.0.1:9001"
+    assert config.deepgram.first_byte_timeout_ms == 400
+    assert config.deepgram.connect_timeout_ms == 1000  # the shared default
+    assert config.anthropic.model == "claude-x" and config.cartesia.voice == "abc"
+    assert config.failover.cooldown_s == 5.0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[deepgram]\nstall_timeout_ms = 0\n", "deepgram: every \\*_timeout_ms must be positive"),
+        ("[failover]\nfailures_to_open = 0\n", "failover.failures_to_open"),
+        ('[anthropic]\napi_key = "x"\n', "unknown key 'api_key'"),  # keys never in the config
+    ],
+)
+def test_bad_cloud_config_gets_a_one_line_error(tmp_path, text, message):
+    path = tmp_path / "voice.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_config(path, environ={})
