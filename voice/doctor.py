@@ -83,4 +83,18 @@ def check_models(config: Config) -> tuple[list[DoctorRow], bool]:
             continue
         elapsed = f"{time.perf_counter() - started:.2f}"
         rows.append(DoctorRow(stage, provider, True, _source(model), version, threads, elapsed))
+    rows.extend(_cloud_rows(config))
     return rows, all(row.ok for row in rows)
+
+
+def _cloud_rows(config: Config) -> list[DoctorRow]:
+    """Configured, reachable and authorized, per cloud provider (its local fallback is the
+    row above it); the key is never shown, only the variable it came from."""
+    from voice.providers.cloud.doctor import check_cloud
+
+    return [
+        DoctorRow(
+            f"{c.stage} (cloud)", c.provider, c.ok, c.source, c.version, 0, c.seconds, c.message
+        )
+        for c in check_cloud(config)
+    ]
