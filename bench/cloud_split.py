@@ -27,7 +27,10 @@ def split_table(runs: list[tuple[str, dict[str, Any]]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     baseline: float | None = None
     for label, results in runs:
-        stages = results.get("stages_ms") or {}
+        stages = {
+            name: (stats or {}).get("p50")
+            for name, stats in (results.get("stages_ms") or {}).items()
+        }
         cloud = [stages.get(s) for s in CLOUD_STAGES]
         total = None if any(v is None for v in cloud) else sum(v for v in cloud if v is not None)
         if baseline is None:

@@ -35,7 +35,12 @@ def test_split_table_reads_the_network_share_off_the_baseline():
     def results(stt, ttft, ttfb):
         return {
             "ttfa_ms": {"p50": 400 + stt + ttft + ttfb},
-            "stages_ms": {"stt": stt, "llm.ttft": ttft, "tts.ttfb": ttfb, "endpoint": 200},
+            # the shape `voice bench` writes: each stage's p50 and p95
+            "stages_ms": {
+                name: {"p50": ms, "p95": ms}
+                for name, ms in {"stt": stt, "llm.ttft": ttft, "tts.ttfb": ttfb}.items()
+            }
+            | {"endpoint": {"p50": 200, "p95": 200}},
         }
 
     table = split_table([("0 ms", results(10, 5, 5)), ("60 ms", results(250, 70, 65))])

@@ -94,7 +94,9 @@ class DeepgramEmulator(Emulator):
         async for message in ws:
             received = time.monotonic()
             if message.type == WSMsgType.BINARY:
-                await arrived(received, self.delay)
+                # No wait per audio chunk: a burst of chunks crosses the network together
+                # (waiting on each would add one delay per chunk); the control message that
+                # follows them waits for its own arrival.
                 audio.extend(message.data)
                 record["audio_bytes"] = len(audio)
                 seconds = len(audio) / rate
