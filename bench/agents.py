@@ -40,7 +40,7 @@ def turn_report(trace: TurnTrace) -> dict[str, Any]:
         # Barge-in: how long playout was held for speech over the bot, how often it played on.
         "paused_ms": trace.paused_ms,
         "resumed": trace.resumed,
-        "bargein": [{k: v for k, v in d.items() if k != "at_ns"} for d in trace.bargein],
+        "bargein": [dict(d) for d in trace.bargein],
         "spans": {
             name: {"start_ns": span.start_ns, "end_ns": span.end_ns}
             for name, span in trace.spans.items()

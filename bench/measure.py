@@ -194,6 +194,15 @@ def measure_overlay(case: Case, rec: Recording, run: int) -> dict[str, Any]:
     pauses = [t["paused_ms"] for t in rec.turns if t.get("paused_ms") is not None]
     record["paused_ms"] = round(sum(pauses), 1) if pauses else None
     record["resumed"] = any(bool(t.get("resumed")) for t in rec.turns) if pauses else None
+    # Why it stopped or played on: every barge-in decision with its inputs, in order.
+    # `at_ms` counts from the sound's onset (the decisions' time is media time, like onset_ns).
+    decisions = [
+        {"at_ms": _rel_ms(d.get("at_ns"), onset_ns), **{k: v for k, v in d.items() if k != "at_ns"}}
+        for t in rec.turns
+        for d in t.get("bargein") or []
+    ]
+    if decisions:
+        record["bargein"] = decisions
     last_of_reply = (after or before)[-1] if rec.output_ns else None
     record["first_audio_ms"] = _rel_ms(rec.output_ns[0], onset_ns) if rec.output_ns else None
     record["audio_end_ms"] = _rel_ms(last_of_reply, onset_ns)

@@ -47,8 +47,12 @@ def kinds(decisions: list[Decision]) -> list[str]:
 
 
 def speaking(strategy: str = "pause", **kw: object) -> tuple[BargeInPolicy, Clock]:
-    """A policy whose bot is speaking; pauses are unbounded unless a test bounds them."""
+    """A policy whose bot is speaking; pauses are unbounded unless a test bounds them. The
+    tests pin the transitions at a 40 ms pause run and a quick STT every 160 ms of speech;
+    the defaults (20 and 60 ms) only make them come sooner."""
     kw.setdefault("max_pause_ms", 60_000)
+    kw.setdefault("pause_after_ms", 40)
+    kw.setdefault("stt_every_ms", 160)
     policy = BargeInPolicy(BargeInSettings(strategy=strategy, **kw))  # type: ignore[arg-type]
     policy.bot_started()
     return policy, Clock(policy)
@@ -286,6 +290,24 @@ def test_classify_words_matches_phrases_whole() -> None:
     assert classify_words("[coughing] Mm-hmm", ignore) == (["mm-hmm"], [])
 
 
+def test_a_partial_transcript_ending_in_the_start_of_a_backchannel_is_not_judged_yet() -> None:
+    ignore = ("yeah", "i see", "got it")
+    assert classify_words("I", ignore, partial=True) == ([], [])
+    assert classify_words("Yeah, got", ignore, partial=True) == (["yeah"], [])
+    assert classify_words("I", ignore) == (["i"], ["i"])  # the whole speech: "I" interrupts
+    assert classify_words("I want", ignore, partial=True)[1] == ["i", "want"]
+
+
+def test_i_of_i_see_neither_interrupts_nor_resumes_while_the_caller_speaks() -> None:
+    policy, clock = speaking()
+    decisions = clock.voiced(160)
+    assert kinds(decisions) == ["pause", "transcribe"]
+    assert policy.transcript("I", clock.t, final=False) == []
+    assert policy.state == "paused"
+    assert kinds(clock.voiced(160)) == ["transcribe"]
+    assert kinds(policy.transcript("I see", clock.t, final=False)) == ["resume"]
+
+
 def test_frame_energy() -> None:
     assert frame_energy_dbfs(QUIET) == -120.0
     assert frame_energy_dbfs(LOUD) == pytest.approx(-20.8, abs=0.2)
@@ -311,4 +333,41 @@ def test_a_late_transcript_of_earlier_speech_is_not_taken_for_the_current_one() 
     assert (
         policy.transcript("Yeah.", clock.t, final=False, speech_ns=first.inputs["speech_ns"]) == []
     )
+    assert policy.state == "paused"
+
+
+def test_unsure_words_neither_interrupt_nor_resume() -> None:
+    policy, clock = speaking(min_logprob=-1.45)
+    assert kinds(clock.voiced(160)) == ["pause", "transcribe"]
+    # Whisper writes a plausible word for a hum: unsure, it is no evidence either way.
+    assert policy.transcript("Come", clock.t, final=False, logprob=-1.9) == []
+    assert policy.transcript("Okay.", clock.t, final=False, logprob=-1.7) == []
+    assert policy.state == "paused"
+    decisions = policy.transcript("Sorry", clock.t, final=False, logprob=-0.6)
+    assert kinds(decisions) == ["interrupt"]
+    assert decisions[0].inputs["logprob"] == -0.6
+
+
+def test_a_sure_backchannel_resumes_and_an_stt_without_confidence_is_trusted() -> None:
+    policy, clock = speaking()
+    clock.voiced(160)
+    assert kinds(policy.transcript("Okay.", clock.t, final=False, logprob=-0.5)) == ["resume"]
+    policy, clock = speaking()
+    clock.voiced(160)
+    assert kinds(policy.transcript("wait", clock.t, final=False)) == ["interrupt"]
+
+
+def test_the_quick_stt_is_asked_again_as_the_speech_grows() -> None:
+    policy, clock = speaking(stt_every_ms=60)
+    assert kinds(clock.voiced(160)) == ["pause", "transcribe"]
+    assert policy.transcript("", clock.t, final=False) == []
+    assert kinds(clock.voiced(40)) == []
+    assert kinds(clock.voiced(20)) == ["transcribe"]  # 60 ms more than the last snippet
+
+
+def test_a_phantom_word_on_a_short_snippet_is_no_evidence_either_way() -> None:
+    policy, clock = speaking()
+    clock.voiced(160)
+    assert policy.transcript("Thank you.", clock.t, final=False, logprob=-0.3) == []
+    assert policy.transcript("you", clock.t, final=False, logprob=-0.3) == []
     assert policy.state == "paused"

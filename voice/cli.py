@@ -278,7 +278,8 @@ def bench(
         typer.Option(
             "--sweep",
             help="endpoint: the end-of-turn trade-off curve (false cut-offs against delay) "
-            "for VAD only, Smart Turn only, words only and the fused decision",
+            "for VAD only, Smart Turn only, words only and the fused decision; bargein: the "
+            "barge-in policy and its variants replayed over the overlay clips (real VAD and STT)",
         ),
     ] = None,
 ) -> None:
@@ -330,9 +331,17 @@ def bench(
             raise _fail(str(exc), 2) from None
         return
     config = _load(config_path)
+    if sweep == "bargein":
+        from bench.bargein_replay import sweep_bargein_command
+
+        try:
+            sweep_bargein_command(corpus_dir, config, json_path, console)
+        except VoiceError as exc:
+            raise _fail(str(exc), 2) from None
+        return
     if sweep is not None:
         if sweep != "endpoint":
-            raise _fail(f"unknown --sweep '{sweep}' (endpoint)", 2)
+            raise _fail(f"unknown --sweep '{sweep}' (endpoint, bargein)", 2)
         from bench.sweep_run import sweep_command
 
         try:

@@ -159,8 +159,10 @@ class BargeInConfig:
     strategy: str = "pause"  # pause: hold audio at once, then confirm or resume | wait
     threshold: float = 0.5  # VAD probability of a voiced frame
     min_energy_dbfs: float = -50.0  # quieter frames never count as speech
-    pause_after_ms: int = 40  # voiced run that pauses the bot (strategy "pause")
+    pause_after_ms: int = 20  # voiced run that pauses the bot (strategy "pause")
     min_speech_ms: int = 160  # speech before any interruption (and the first quick STT)
+    stt_every_ms: int = 60  # more voiced speech than this since the last quick STT: another
+    min_logprob: float = -1.45  # quick-STT words less sure than this neither stop nor resume
     min_words: int = 1  # words (outside ignore_words) that make an interruption
     confirm_ms: int = 900  # speech that interrupts whatever its words
     end_silence_ms: int = 120  # silence that ends the speech over the bot

@@ -36,6 +36,21 @@ from voice.trace.turn_trace import TurnTrace
 log = logging.getLogger(__name__)
 
 
+def snippet_transcriber(stt: STT) -> Callable[[np.ndarray], tuple[str, float | None]]:
+    """(text, average log-probability or None) of speech over the bot: the STT's quick pass
+    where it has one (Whisper's `transcribe_snippet`: greedy, short window, no no-speech
+    rule), else its `transcribe` with no confidence."""
+    quick = getattr(stt, "transcribe_snippet", None)
+    if callable(quick):
+
+        def snippet(pcm: np.ndarray) -> tuple[str, float | None]:
+            result = quick(pcm)
+            return str(result.text), float(result.avg_logprob)
+
+        return snippet
+    return lambda pcm: (stt.transcribe(pcm), None)
+
+
 def settings_from_config(config: BargeInConfig) -> BargeInSettings:
     return BargeInSettings(
         strategy=config.strategy,
@@ -49,6 +64,8 @@ def settings_from_config(config: BargeInConfig) -> BargeInSettings:
         max_pause_ms=config.max_pause_ms,
         undecided=config.undecided,
         ignore_words=tuple(config.ignore_words),
+        stt_every_ms=config.stt_every_ms,
+        min_logprob=config.min_logprob,
     )
 
 
@@ -95,7 +112,7 @@ class BargeIn:
         self.policy = BargeInPolicy(settings_from_config(config))
         self.enabled = config.enabled
         self.transport = transport
-        self._stt = stt
+        self._transcribe_snippet = snippet_transcriber(stt)
         self._stt_worker = stt_worker
         self._replay = replay
         self.next_reply_interruptible = True
@@ -225,12 +242,13 @@ class BargeIn:
         await playout.scope.cancel()
 
     async def _transcribe(self, snippet: np.ndarray, final: bool, speech_ns: int) -> None:
+        logprob: float | None = None
         try:
-            text = await self._stt_worker.run(self._stt.transcribe, snippet)
+            text, logprob = await self._stt_worker.run(self._transcribe_snippet, snippet)
         except Exception:  # a failed quick STT is no words; the durations still decide
             log.exception("barge-in transcription failed")
             text = ""
         if self._speaking is None:
             return
         now = time.monotonic_ns()
-        await self._act(self.policy.transcript(text, now, final, speech_ns))
+        await self._act(self.policy.transcript(text, now, final, speech_ns, logprob))

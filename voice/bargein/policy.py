@@ -86,7 +86,7 @@ class BargeInSettings:
     strategy: str = "pause"
     threshold: float = 0.5  # VAD probability that counts a frame as voiced
     min_energy_dbfs: float = -50.0  # quieter frames never count as voiced
-    pause_after_ms: int = 40  # voiced run before the bot pauses (`pause`) or listening starts
+    pause_after_ms: int = 20  # voiced run before the bot pauses (`pause`) or listening starts
     min_speech_ms: int = 160  # voiced speech before the first quick STT and any interruption
     min_words: int = 1  # words (not in `ignore_words`) that make an interruption
     confirm_ms: int = 900  # voiced speech that interrupts whatever the words
@@ -98,6 +98,11 @@ class BargeInSettings:
     # speaks: "resume" (play on, keep listening) or "interrupt" (so much speech is a turn).
     undecided: str = "interrupt"
     ignore_words: tuple[str, ...] = DEFAULT_IGNORE_WORDS
+    # Voiced speech added since the last quick STT before the next is asked for (each one
+    # covers the whole snippet so far; one runs at a time).
+    stt_every_ms: int = 60
+    # Words the quick STT was less sure of (average log-probability) never interrupt.
+    min_logprob: float = -1.45
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
@@ -128,15 +133,25 @@ def frame_energy_dbfs(pcm: np.ndarray) -> float:
     return -120.0 if rms < 1e-3 else round(float(20 * np.log10(rms / 32768.0)), 1)
 
 
-def classify_words(text: str, ignore_words: tuple[str, ...]) -> tuple[list[str], list[str]]:
+def classify_words(
+    text: str, ignore_words: tuple[str, ...], partial: bool = False
+) -> tuple[list[str], list[str]]:
     """(all words, words that count) of a transcript: non-speech tags and `ignore_words`
-    phrases (matched whole, multi-word ones as sequences) do not count."""
+    phrases (matched whole, multi-word ones as sequences) do not count.
+
+    `partial`: the speech is still going on, so words that end the transcript and begin an
+    ignored phrase ("I" of "I see", "got" of "got it") are left out of both lists: not yet
+    known to be a backchannel or an interruption."""
     cleaned = _NON_SPEECH.sub(" ", text.lower())
     words = _WORD.findall(cleaned)
     phrases = sorted((tuple(_WORD.findall(p.lower())) for p in ignore_words), key=len, reverse=True)
     counted: list[str] = []
     index = 0
     while index < len(words):
+        rest = tuple(words[index:])
+        if partial and any(len(rest) < len(p) and p[: len(rest)] == rest for p in phrases):
+            del words[index:]  # not known yet: neither a backchannel nor an interruption
+            break
         for phrase in phrases:
             if phrase and tuple(words[index : index + len(phrase)]) == phrase:
                 index += len(phrase)
@@ -161,6 +176,8 @@ class _Speech:
     stt_voiced_ms: int = 0  # voiced ms the last requested transcription covered
     transcript: str | None = None
     transcript_final: bool = False  # the transcription covered the whole speech
+    transcript_sure: bool = True  # the decoder was sure enough for its words to interrupt
+    logprob: float | None = None
     ended: bool = False
 
 
@@ -231,12 +248,19 @@ class BargeInPolicy:
         return self._judge(end_ns)
 
     def transcript(
-        self, text: str, now_ns: int, final: bool, speech_ns: int | None = None
+        self,
+        text: str,
+        now_ns: int,
+        final: bool,
+        speech_ns: int | None = None,
+        logprob: float | None = None,
     ) -> list[Decision]:
         """The quick STT's result for the snippet requested last (`final`: the whole speech).
 
         `speech_ns`, the `transcribe` request's, makes sure a late result for earlier speech
-        is not taken for the current one."""
+        is not taken for the current one. `logprob`, the decoder's average log-probability
+        where the STT gives one: below `min_logprob` the words cannot interrupt (on a
+        fraction of a second Whisper writes a plausible word for a hum)."""
         speech = self._speech
         if speech is None or not self.judging:
             return []
@@ -244,6 +268,8 @@ class BargeInPolicy:
             return []
         speech.stt_pending = False
         speech.transcript = text
+        speech.transcript_sure = logprob is None or logprob >= self.settings.min_logprob
+        speech.logprob = logprob
         # A snippet that covered every voiced frame of speech that has ended is the whole of it.
         speech.transcript_final = final or (
             speech.ended and speech.stt_voiced_ms >= speech.voiced_ms
@@ -297,16 +323,17 @@ class BargeInPolicy:
         assert speech is not None
         s = self.settings
         decisions: list[Decision] = []
-        ignore = s.ignore_words
+        text = speech.transcript or ""
         if speech.stt_voiced_ms < PHANTOM_BELOW_MS:
-            ignore = (*ignore, *STT_PHANTOMS)
-        words, counted = (
-            ([], []) if speech.transcript is None else classify_words(speech.transcript, ignore)
-        )
+            # Phantom words are no evidence at all: neither an interruption nor a backchannel.
+            text = " ".join(classify_words(text, STT_PHANTOMS)[1])
+        words, counted = classify_words(text, s.ignore_words, partial=not speech.ended)
         if speech.voiced_ms >= s.confirm_ms:
             return self._confirm(now_ns, f"{speech.voiced_ms} ms of speech")
         if speech.voiced_ms >= s.min_speech_ms and len(counted) >= s.min_words:
-            return self._confirm(now_ns, f"{len(counted)} word(s) that interrupt")
+            if speech.transcript_sure:
+                return self._confirm(now_ns, f"{len(counted)} word(s) that interrupt")
+            words = counted = []  # unsure words: no evidence either way
         if speech.ended and speech.voiced_ms < s.min_speech_ms:
             return self._dismiss(now_ns, "too short to be an interruption")
         if speech.ended and speech.transcript_final:
@@ -315,6 +342,7 @@ class BargeInPolicy:
         if (
             self.state == "paused"
             and speech.transcript is not None
+            and speech.transcript_sure
             and words
             and not counted
             and not speech.stt_pending
@@ -340,7 +368,7 @@ class BargeInPolicy:
                 )
         if not speech.stt_pending and speech.voiced_ms >= s.min_speech_ms:
             need_final = speech.ended and not speech.transcript_final
-            if need_final or speech.voiced_ms >= speech.stt_voiced_ms + s.min_speech_ms:
+            if need_final or speech.voiced_ms >= speech.stt_voiced_ms + s.stt_every_ms:
                 speech.stt_pending = True
                 speech.stt_voiced_ms = speech.voiced_ms
                 decisions.append(
@@ -404,6 +432,8 @@ class BargeInPolicy:
         }
         if speech.transcript is not None:
             inputs["transcript"] = speech.transcript
+            if speech.logprob is not None:
+                inputs["logprob"] = round(speech.logprob, 2)
             inputs["words"] = len(classify_words(speech.transcript, self.settings.ignore_words)[1])
         if self.paused_since_ns is not None:
             inputs["paused_ms"] = round((now_ns - self.paused_since_ns) / 1e6, 1)

@@ -45,6 +45,9 @@ TOKENS_PER_SECOND_CAP = 5
 TOKENS_FLOOR = 10
 MAX_DECODE_TOKENS = 224
 MAX_WINDOW_FRAMES = 3000  # Whisper's 30 s
+# Silence after a barge-in snippet: a short window keeps the quick STT at tens of ms; a loop
+# costs nothing here (the decode is capped at a few tokens and repetitions are cut).
+SNIPPET_PAD_S = 1.0
 FRAMES_PER_SECOND = 100  # mel hop of 10 ms
 
 
@@ -126,6 +129,23 @@ class WhisperSTT:
         decode, no retry (a partial that fails is simply replaced by the next one)."""
         opts = replace(self.options, beam_size=1, fallback=())
         return self.transcribe_detailed(pcm, options=opts).text
+
+    def transcribe_snippet(self, pcm: np.ndarray) -> Transcript:
+        """The words of a fraction of a second of speech over the bot (barge-in): one greedy
+        decode, no retry, and no no-speech rule. The VAD has already said it is speech, and on
+        a 0.2-0.4 s snippet Whisper's no-speech probability is high whatever was said (it
+        emptied most snippets of the overlay corpus, docs/bargein.md). The average
+        log-probability comes with the text: the barge-in policy does not let unsure words
+        interrupt, and discounts Whisper's phantom words."""
+        opts = replace(
+            self.options,
+            beam_size=1,
+            fallback=(),
+            pad_s=SNIPPET_PAD_S,
+            no_speech_threshold=1.01,
+            no_speech_alone=1.01,
+        )
+        return self.transcribe_detailed(pcm, options=opts)
 
     def transcribe_detailed(
         self, pcm: np.ndarray, prefix: str = "", options: DecodeOptions | None = None
