@@ -36,6 +36,7 @@ from voice.turn_taking.endpointing import SilenceEndOfTurn
 SPECULATE_AFTER_MS = 60
 SMART_TURN_PAUSE_S = 0.1
 TAIL_S = 1.0
+TAIL_WORDS_S = 3.0
 FINAL_TOLERANCE_S = 0.15  # a pause starting this close before eos_s is the end, not a hold
 THRESHOLDS = (0.3, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995, 0.999)
 SILENCES_MS = (200, 300, 400, 500, 600, 700, 800, 900, 1000, 1200, 1400, 1600, 2000, 2500)
@@ -54,6 +55,11 @@ class Pause:
     smart_turn: float | None
     words_ready_ms: float  # from the pause's start, as the live chain would deliver it
     audio_ready_ms: float
+    # The words of the last TAIL_WORDS_S of speech only (a quick greedy STT: its cost does not
+    # grow with the turn), scored the same way: evidence that can arrive ~100 ms into a pause.
+    tail_transcript: str = ""
+    tail_words: float | None = None
+    tail_ready_ms: float | None = None
 
 
 @dataclass
@@ -117,6 +123,7 @@ def gather(
                 t0 = time.perf_counter()
                 smart = models.smart_turn.probability(np.concatenate([audio, pause]))
                 smart_ms = (time.perf_counter() - t0) * 1e3
+            tail_text, tail_words, tail_ms = _tail_words(models, audio, llm_score)
             final = duration_ms is None or start_s >= eos_s - FINAL_TOLERANCE_S
             record.pauses.append(
                 Pause(
@@ -128,6 +135,11 @@ def gather(
                     smart_turn=smart,
                     words_ready_ms=round(SPECULATE_AFTER_MS + stt_ms + llm_ms, 1),
                     audio_ready_ms=round(SPECULATE_AFTER_MS + smart_ms, 1),
+                    tail_transcript=tail_text,
+                    tail_words=tail_words,
+                    tail_ready_ms=None
+                    if tail_ms is None
+                    else round(SPECULATE_AFTER_MS + tail_ms, 1),
                 )
             )
         turns.append(record)
@@ -136,20 +148,38 @@ def gather(
     return turns
 
 
-def _wait_ms(policy: DecisionPolicy, pause: Pause) -> float:
-    """The live decision's wait at this pause: evidence counts only once it has arrived."""
+def _tail_words(
+    models: Models, audio: np.ndarray, llm_score: Callable[..., float] | None
+) -> tuple[str, float | None, float | None]:
+    """(transcript, P(line ends), ms both took) for the last TAIL_WORDS_S of the speech."""
+    quick = getattr(models.stt, "transcribe_partial", None)
+    if quick is None or llm_score is None:
+        return "", None, None
+    t0 = time.perf_counter()
+    text = quick(audio[-round(TAIL_WORDS_S * SAMPLE_RATE) :])
+    words = llm_score([], text) if text.strip() else None
+    return text, words, (time.perf_counter() - t0) * 1e3
+
+
+def _wait_ms(policy: DecisionPolicy, pause: Pause, tail: bool = False) -> float:
+    """The live decision's wait at this pause: evidence counts only once it has arrived.
+
+    `tail`: the words evidence is the tail's (`Pause.tail_words`), not the whole turn's."""
     if policy.detector == "silence":
         return policy.silence_ms
+    words, words_ready = pause.words, pause.words_ready_ms
+    if tail:
+        words, words_ready = pause.tail_words, pause.tail_ready_ms or pause.words_ready_ms
     evidence = Evidence(
         0,
         smart_turn=pause.smart_turn,
-        words=pause.words,
-        transcript=pause.transcript,
+        words=words,
+        transcript=pause.tail_transcript if tail else pause.transcript,
     )
     ready = {
         "smart_turn": pause.audio_ready_ms,
-        "words": pause.words_ready_ms,
-        "fused": max(pause.audio_ready_ms, pause.words_ready_ms),
+        "words": words_ready,
+        "fused": max(pause.audio_ready_ms, words_ready),
     }[policy.detector]
     prior_wait = policy.wait_ms(policy.prior)
     if prior_wait <= ready:  # the prior decided before the evidence arrived
@@ -158,20 +188,24 @@ def _wait_ms(policy: DecisionPolicy, pause: Pause) -> float:
     return max(ready, policy.wait_ms(p))
 
 
-def replay(turns: Sequence[TurnPauses], policy: DecisionPolicy) -> dict[str, Any]:
+def replay(
+    turns: Sequence[TurnPauses], policy: DecisionPolicy, tail: bool = False
+) -> dict[str, Any]:
     """False cut-off rate and endpoint delays of one policy over the gathered evidence."""
     cut = 0
     delays: list[float] = []
     for turn in turns:
         holds = [p for p in turn.pauses if not p.final]
         finals = [p for p in turn.pauses if p.final]
-        if any(p.duration_ms is not None and p.duration_ms > _wait_ms(policy, p) for p in holds):
+        if any(
+            p.duration_ms is not None and p.duration_ms > _wait_ms(policy, p, tail) for p in holds
+        ):
             cut += 1
             continue
         if finals:
             last = finals[0]
             vad_lag_ms = (last.eos_s - turn.eos_s) * 1e3
-            delays.append(vad_lag_ms + _wait_ms(policy, last))
+            delays.append(vad_lag_ms + _wait_ms(policy, last, tail))
     n = len(turns)
     return {
         "false_cutoff_rate": round(cut / n, 4) if n else None,
@@ -192,6 +226,11 @@ def curves(turns: Sequence[TurnPauses], base: DecisionPolicy) -> dict[str, list[
     for detector in ("smart_turn", "words", "fused"):
         out[detector] = [
             {"knob": t, **replay(turns, replace(base, detector=detector, threshold=t))}
+            for t in THRESHOLDS
+        ]
+    if any(p.tail_ready_ms is not None for t in turns for p in t.pauses):
+        out["words_tail"] = [
+            {"knob": t, **replay(turns, replace(base, detector="words", threshold=t), tail=True)}
             for t in THRESHOLDS
         ]
     return out

@@ -27,6 +27,7 @@ LABELS = {
     "smart_turn": "Smart Turn only",
     "words": "words only (LLM + cues)",
     "fused": "fused (words + Smart Turn)",
+    "words_tail": "words of the last 3 s only (quick STT)",
 }
 
 
