@@ -55,6 +55,10 @@ class STTConfig:
     compression_ratio_threshold: float = 2.4  # gzip ratio above this: a loop
     no_speech_threshold: float = 0.6  # with a failed log-prob: silence/noise, empty transcript
     no_speech_alone: float = 0.8  # no-speech probability that alone empties the transcript
+    # At a later pause of the same utterance decode only the audio after the earlier pause's
+    # (voice/providers/prefix_stt.py), when at least reuse_min_tail_s of it is new.
+    reuse_prefix: bool = True
+    reuse_min_tail_s: float = 1.0
 
 
 @dataclass

@@ -111,7 +111,12 @@ def load_stt(config: Config) -> STT:
     from voice.providers.whisper_stt import WhisperSTT
 
     model_dir = Path(config.stt.model_dir) if config.stt.model_dir else model_files.whisper_dir()
-    return WhisperSTT(model_dir, threads=config.stt.threads, options=decode_options(config.stt))
+    whisper = WhisperSTT(model_dir, threads=config.stt.threads, options=decode_options(config.stt))
+    if not config.stt.reuse_prefix:
+        return whisper
+    from voice.providers.prefix_stt import PrefixReuseSTT
+
+    return PrefixReuseSTT(whisper, min_tail_s=config.stt.reuse_min_tail_s)
 
 
 def load_llm(config: Config) -> LLM:
