@@ -176,8 +176,7 @@ class _Speech:
     stt_voiced_ms: int = 0  # voiced ms the last requested transcription covered
     transcript: str | None = None
     transcript_final: bool = False  # the transcription covered the whole speech
-    transcript_sure: bool = True  # the decoder was sure enough for its words to interrupt
-    logprob: float | None = None
+    logprob: float | None = None  # the quick STT's average log-probability, where it gives one
     ended: bool = False
 
 
@@ -268,7 +267,6 @@ class BargeInPolicy:
             return []
         speech.stt_pending = False
         speech.transcript = text
-        speech.transcript_sure = logprob is None or logprob >= self.settings.min_logprob
         speech.logprob = logprob
         # A snippet that covered every voiced frame of speech that has ended is the whole of it.
         speech.transcript_final = final or (
@@ -328,10 +326,11 @@ class BargeInPolicy:
             # Phantom words are no evidence at all: neither an interruption nor a backchannel.
             text = " ".join(classify_words(text, STT_PHANTOMS)[1])
         words, counted = classify_words(text, s.ignore_words, partial=not speech.ended)
+        sure = speech.logprob is None or speech.logprob >= s.min_logprob
         if speech.voiced_ms >= s.confirm_ms:
             return self._confirm(now_ns, f"{speech.voiced_ms} ms of speech")
         if speech.voiced_ms >= s.min_speech_ms and len(counted) >= s.min_words:
-            if speech.transcript_sure:
+            if sure:
                 return self._confirm(now_ns, f"{len(counted)} word(s) that interrupt")
             words = counted = []  # unsure words: no evidence either way
         if speech.ended and speech.voiced_ms < s.min_speech_ms:
@@ -342,7 +341,7 @@ class BargeInPolicy:
         if (
             self.state == "paused"
             and speech.transcript is not None
-            and speech.transcript_sure
+            and sure
             and words
             and not counted
             and not speech.stt_pending
