@@ -175,6 +175,7 @@ class _Speech:
     stt_pending: bool = False
     stt_voiced_ms: int = 0  # voiced ms the last requested transcription covered
     transcript: str | None = None
+    evidence: str = ""  # the transcript less what counts for nothing (phantoms)
     transcript_final: bool = False  # the transcription covered the whole speech
     logprob: float | None = None  # the quick STT's average log-probability, where it gives one
     ended: bool = False
@@ -268,6 +269,9 @@ class BargeInPolicy:
         speech.stt_pending = False
         speech.transcript = text
         speech.logprob = logprob
+        # Phantom words are no evidence at all: neither an interruption nor a backchannel.
+        phantoms = speech.stt_voiced_ms < PHANTOM_BELOW_MS
+        speech.evidence = " ".join(classify_words(text, STT_PHANTOMS)[1]) if phantoms else text
         # A snippet that covered every voiced frame of speech that has ended is the whole of it.
         speech.transcript_final = final or (
             speech.ended and speech.stt_voiced_ms >= speech.voiced_ms
@@ -321,11 +325,7 @@ class BargeInPolicy:
         assert speech is not None
         s = self.settings
         decisions: list[Decision] = []
-        text = speech.transcript or ""
-        if speech.stt_voiced_ms < PHANTOM_BELOW_MS:
-            # Phantom words are no evidence at all: neither an interruption nor a backchannel.
-            text = " ".join(classify_words(text, STT_PHANTOMS)[1])
-        words, counted = classify_words(text, s.ignore_words, partial=not speech.ended)
+        words, counted = classify_words(speech.evidence, s.ignore_words, partial=not speech.ended)
         sure = speech.logprob is None or speech.logprob >= s.min_logprob
         if speech.voiced_ms >= s.confirm_ms:
             return self._confirm(now_ns, f"{speech.voiced_ms} ms of speech")

@@ -56,7 +56,7 @@ class PrefixReuseSTT:
         self.min_tail_samples = round(min_tail_s * SAMPLE_RATE)
         self._kept: deque[tuple[np.ndarray, str]] = deque(maxlen=KEPT)
         self._lock = threading.Lock()
-        self.reused = 0  # calls that decoded only a remainder (tests and traces read it)
+        self.reused = 0  # calls that decoded only a remainder (the tests read it)
 
     def transcribe(self, pcm: np.ndarray) -> str:
         prefix = self._longest_prefix(pcm)
