@@ -41,7 +41,7 @@ test: install lint
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy voice
+	$(VENV)/bin/mypy voice telephony
 
 unit: install
 	$(PY) -m pytest -m "not slow"
