@@ -4,27 +4,32 @@
 - `POST /offer`: `{"sdp", "type"}` with `Authorization: Bearer <token>` -> the SDP answer.
   401 without the right token, 400 for an offer that is not usable SDP audio, 429 when one
   address sends too many offers, 503 when every call slot is taken.
+- `POST|GET /phone/answer?token=...` and `WS /phone/stream`: phone calls through a carrier's
+  media stream (`media_stream_calls`), sharing the call slots with the page's calls.
 - `GET /healthz`: liveness and load; `GET /metrics`: Prometheus text.
 Shutting the server down ends every call cleanly (the lifespan's exit).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Request, WebSocket
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
+from telephony.media_streams.protocol import connect_document
 from voice.config import Config
 from voice.providers.registry import Models
 from voice.server.access import OfferLimiter, bearer, new_token, token_ok
 from voice.server.calls import BadOffer, Busy, Calls, restrict_ice_hosts
 from voice.server.llm_slots import LLMSlots
+from voice.server.media_stream_calls import MediaStreamCalls
 from voice.server.metrics import ServerMetrics
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -43,6 +48,7 @@ class Server:
     config: Config
     token: str
     calls: Calls
+    phone_streams: MediaStreamCalls
     metrics: ServerMetrics
     limiter: OfferLimiter
 
@@ -51,10 +57,13 @@ def create_app(config: Config, models: Models, token: str | None = None) -> Fast
     serve = config.serve
     restrict_ice_hosts(serve.ice_hosts)
     metrics = ServerMetrics()
+    token = token or serve.token or new_token()
+    slots = LLMSlots(config, models, serve.max_sessions)
     server = Server(
         config=config,
-        token=token or serve.token or new_token(),
-        calls=Calls(config, LLMSlots(config, models, serve.max_sessions), metrics),
+        token=token,
+        calls=Calls(config, slots, metrics),
+        phone_streams=MediaStreamCalls(config, token, slots, metrics),
         metrics=metrics,
         limiter=OfferLimiter(serve.offers_per_minute),
     )
@@ -62,7 +71,7 @@ def create_app(config: Config, models: Models, token: str | None = None) -> Fast
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
-        await server.calls.close_all()
+        await asyncio.gather(server.phone_streams.close_all(), server.calls.close_all())
 
     app = FastAPI(title="voice", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.server = server
@@ -94,11 +103,26 @@ def create_app(config: Config, models: Models, token: str | None = None) -> Fast
             raise HTTPException(503, str(exc)) from None
         return JSONResponse({"sdp": sdp, "type": "answer", "session": call_id})
 
+    @app.api_route("/phone/answer", methods=["GET", "POST"])
+    async def phone_answer(request: Request) -> Response:
+        if not token_ok(server.token, request.query_params.get("token")):
+            metrics.errors.labels("unauthorized").inc()
+            raise HTTPException(401, "missing or wrong token: use the URL `voice serve` printed")
+        forwarded = request.headers.get("x-forwarded-proto", request.url.scheme)
+        scheme = "wss" if forwarded in ("https", "wss") else "ws"
+        host = request.headers.get("x-forwarded-host") or request.headers.get("host", "")
+        document = connect_document(f"{scheme}://{host}/phone/stream", {"token": server.token})
+        return Response(document, media_type="application/xml")
+
+    @app.websocket("/phone/stream")
+    async def phone_stream(websocket: WebSocket) -> None:
+        await server.phone_streams.serve(websocket)
+
     @app.get("/healthz")
     async def healthz() -> dict[str, object]:
         return {
             "status": "ok",
-            "sessions": len(server.calls.active),
+            "sessions": len(server.calls.active) + len(server.phone_streams.active),
             "max_sessions": config.serve.max_sessions,
         }
 

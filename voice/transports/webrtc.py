@@ -4,9 +4,8 @@ aiortc does the WebRTC (ICE, DTLS-SRTP, Opus); this module only adapts its track
 `Transport` protocol the session speaks, converting rates at the edge:
 
 - In: the remote track's Opus frames (48 kHz, usually stereo) are mixed to mono, converted to
-  16 kHz (`wire_rate`, no buffering) and re-framed into 20 ms frames. Their media time runs
-  on a sample clock anchored at the first frame's arrival on `time.monotonic_ns()`,
-  re-anchored after a gap, so the session's latency arithmetic is the same as on the loopback.
+  16 kHz (`wire_rate`, no buffering) and re-framed into 20 ms frames stamped by `input_clock`,
+  so the session's latency arithmetic is the same as on the loopback.
 - Out: `BotAudioTrack` is the outgoing track. `send_audio()` converts each 20 ms 16 kHz frame
   to 48 kHz and queues it; the track's `recv()`, which aiortc's sender calls, hands out one
   frame per 20 ms of wall clock (silence when nothing is queued), so the track paces the call.
@@ -31,11 +30,11 @@ from aiortc.mediastreams import MediaStreamError
 
 from voice.audio import FRAME_NS, FRAME_SAMPLES, SAMPLE_RATE
 from voice.pipeline.frames import AudioFrame
+from voice.transports.input_clock import InputClock
 from voice.transports.wire_rate import Downsampler, Upsampler
 
 WIRE_RATE = 48_000  # Opus's clock rate; browsers send and expect 48 kHz
 WIRE_FRAME = WIRE_RATE * FRAME_NS // 1_000_000_000  # 960 samples per 20 ms
-MAX_CLOCK_LAG_NS = 100_000_000  # input arriving this much later than its clock: a gap
 
 
 def mono_pcm(frame: av.AudioFrame) -> np.ndarray:
@@ -139,8 +138,7 @@ class WebRTCTransport:
             raise
         rate = WIRE_RATE
         resample: Callable[[np.ndarray], np.ndarray] = Downsampler().push  # exact 3:1, unbuffered
-        pending = np.zeros(0, dtype=np.int16)
-        clock_ns: int | None = None
+        clock = InputClock()
         ended = asyncio.ensure_future(self._ended.wait())
         try:
             while not self._ended.is_set():
@@ -158,17 +156,8 @@ class WebRTCTransport:
                 if frame.sample_rate != rate:  # a decoder that is not Opus's 48 kHz
                     rate = frame.sample_rate
                     resample = _any_rate(rate)
-                arrived = time.monotonic_ns()
-                pending = np.concatenate([pending, resample(mono_pcm(frame))])
-                while len(pending) >= FRAME_SAMPLES:
-                    chunk, pending = pending[:FRAME_SAMPLES], pending[FRAME_SAMPLES:]
-                    # the chunk's last sample was captured about when its packet arrived
-                    if clock_ns is None or arrived - (clock_ns + FRAME_NS) > MAX_CLOCK_LAG_NS:
-                        clock_ns = arrived - FRAME_NS
-                    elif clock_ns + FRAME_NS > arrived:  # never stamp a frame in the future
-                        clock_ns = arrived - FRAME_NS
-                    yield AudioFrame(chunk, clock_ns)
-                    clock_ns += FRAME_NS
+                for pipeline_frame in clock.push(resample(mono_pcm(frame)), time.monotonic_ns()):
+                    yield pipeline_frame
         finally:
             ended.cancel()
 
