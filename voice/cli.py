@@ -254,7 +254,8 @@ def bench(
         typer.Option(
             "--stage",
             help="agent: the whole agent in real time; stt: STT options only; webrtc: the "
-            "agent behind `voice serve`, over WebRTC, beside the loopback",
+            "agent behind `voice serve`, over WebRTC, beside the loopback; phone: the same "
+            "over the phone paths, on phone-band clips",
         ),
     ] = "agent",
     callers: Annotated[
@@ -289,8 +290,25 @@ def bench(
     latency (docs/stt.md). Exit codes: 0 ok; 1 TTFA p50 over --budget; 2 bad arguments;
     3 some cases were skipped.
     """
-    if stage not in ("agent", "stt", "webrtc"):
-        raise _fail(f"unknown --stage '{stage}' (agent, stt, webrtc)", 2)
+    if stage not in ("agent", "stt", "webrtc", "phone"):
+        raise _fail(f"unknown --stage '{stage}' (agent, stt, webrtc, phone)", 2)
+    if stage == "phone":
+        from bench.phone_bench import phone_bench_command
+
+        try:
+            phone_bench_command(
+                corpus_dir,
+                _load(config_path),
+                runs,
+                json_path,
+                report,
+                case,
+                console,
+                command="voice bench " + " ".join(sys.argv[2:]),
+            )
+        except VoiceError as exc:
+            raise _fail(str(exc), 2) from None
+        return
     if stage == "webrtc":
         from bench.serve_bench import serve_bench_command
 
