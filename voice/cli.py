@@ -282,6 +282,14 @@ def bench(
             "barge-in policy and its variants replayed over the overlay clips (real VAD and STT)",
         ),
     ] = None,
+    delegation: Annotated[
+        bool,
+        typer.Option(
+            "--delegation",
+            help="precision, recall and cost of the decision to delegate, on a request set "
+            "folder (bench/corpus/delegation); --json / --report write JSON / Markdown",
+        ),
+    ] = False,
 ) -> None:
     """Replay a corpus in real time, measure every turn, compare with peers, gate on a budget.
 
@@ -289,6 +297,16 @@ def bench(
     latency (docs/stt.md). Exit codes: 0 ok; 1 TTFA p50 over --budget; 2 bad arguments;
     3 some cases were skipped.
     """
+    if delegation:
+        from bench.delegation import delegation_command
+
+        try:
+            delegation_command(
+                corpus_dir, json_path, report, console, "voice bench " + " ".join(sys.argv[2:])
+            )
+        except VoiceError as exc:
+            raise _fail(str(exc), 2) from None
+        return
     if stage not in ("agent", "stt", "webrtc"):
         raise _fail(f"unknown --stage '{stage}' (agent, stt, webrtc)", 2)
     if stage == "webrtc":
