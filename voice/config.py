@@ -219,6 +219,25 @@ class ServeConfig:
 
 
 @dataclass
+class DelegateConfig:
+    """Long tasks handed to a durable harness over A2A (docs/delegation.md)."""
+
+    enabled: bool = False
+    url: str = "http://127.0.0.1:8700"  # the harness; its agent card is at /.well-known/...
+    token: str = ""  # the bearer token; empty: read from the env variable named by token_env
+    token_env: str = "VOICE_DELEGATE_TOKEN"
+    db_path: str = "voice-tasks.sqlite3"  # the task ids, so a restarted agent still reports
+    gap_ms: int = 500  # the caller and the bot quiet this long: a result may be spoken
+    speak_progress: bool = True  # speak the harness's status messages at gaps too
+    progress_every_ms: int = 5000  # at most one progress utterance this often
+    retry_ms: int = 1000  # a broken update stream is followed again after this long
+
+    def bearer_token(self, environ: dict[str, str] | None = None) -> str:
+        environ = dict(os.environ if environ is None else environ)
+        return self.token or environ.get(self.token_env, "")
+
+
+@dataclass
 class Config:
     providers: ProvidersConfig = field(default_factory=ProvidersConfig)
     vad: VADConfig = field(default_factory=VADConfig)
@@ -234,6 +253,7 @@ class Config:
     anthropic: AnthropicConfig = field(default_factory=AnthropicConfig)
     cartesia: CartesiaConfig = field(default_factory=CartesiaConfig)
     failover: FailoverConfig = field(default_factory=FailoverConfig)
+    delegate: DelegateConfig = field(default_factory=DelegateConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -389,6 +409,11 @@ def _validate(config: Config) -> None:
         timeouts = (cloud.connect_timeout_ms, cloud.first_byte_timeout_ms, cloud.stall_timeout_ms)
         if min(*timeouts, cloud.read_timeout_ms) <= 0:
             raise ConfigError(f"{name}: every *_timeout_ms must be positive")
+    delegate = config.delegate
+    if delegate.gap_ms < 0 or delegate.progress_every_ms < 0 or delegate.retry_ms <= 0:
+        raise ConfigError("delegate.gap_ms and progress_every_ms must be >= 0, retry_ms > 0")
+    if delegate.enabled and not delegate.url.startswith(("http://", "https://")):
+        raise ConfigError(f"delegate.url must be an http(s) URL, got {delegate.url!r}")
     if config.failover.failures_to_open < 1 or config.failover.cooldown_s <= 0:
         raise ConfigError("failover.failures_to_open must be >= 1 and failover.cooldown_s > 0")
     from voice.providers.llm_profiles import PROFILES
