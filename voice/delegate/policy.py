@@ -40,6 +40,7 @@ class TrackedTask:
     result: str = ""
     canceled_by_caller: bool = False
     reported: bool = False  # the caller heard how it ended
+    finished_ns: int | None = None  # when the harness said it ended
 
     @property
     def noun(self) -> str:
@@ -188,6 +189,7 @@ class DelegationPolicy:
             return  # a terminal state is final; late events change nothing
         task.state = state or task.state
         if task.finished:
+            task.finished_ns = now_ns
             if not task.result and message:
                 task.result = message
             self._queue = deque(u for u in self._queue if u.key != key)  # progress is moot
