@@ -1,4 +1,4 @@
-"""The `voice` command line: `serve`, `talk`, `doctor`, `bench`, `eval`.
+"""The `voice` command line: `serve`, `harness`, `talk`, `doctor`, `bench`, `eval`.
 
 Errors a user can cause are printed as one line and exit non-zero; no tracebacks.
 """
@@ -153,6 +153,49 @@ def serve(
         uvicorn.run(fastapi_app, host=serving.host, port=serving.port, log_level="warning")
     except OSError as exc:
         raise _fail(f"cannot listen on {config.serve.host}:{config.serve.port}: {exc}") from None
+
+
+@app.command()
+def harness(
+    config_path: Annotated[Path | None, typer.Option("--config", help="TOML config file")] = None,
+    host: Annotated[str | None, typer.Option(help="address to listen on [harness.host]")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="port to listen on, 0: a free one [harness.port]")
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(help="bearer token clients must send; default: a random one [harness.token]"),
+    ] = None,
+    temporal: Annotated[
+        str | None,
+        typer.Option(
+            "--temporal",
+            metavar="ADDRESS",
+            help="Temporal cluster host:port; default: start the embedded dev server "
+            "[harness.temporal]",
+        ),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="task store, ledgers, dev-server state [harness.data_dir]"),
+    ] = None,
+) -> None:
+    """Serve the durable harness: an A2A server whose tasks run as Temporal workflows."""
+    from voice.harness.cli import serve_harness
+
+    config = _load(config_path)
+    settings = config.harness
+    for name, value in (("host", host), ("port", port), ("token", token), ("temporal", temporal)):
+        if value is not None:
+            setattr(settings, name, value)
+    if data_dir is not None:
+        settings.data_dir = str(data_dir)
+    if not 0 <= settings.port < 65536:
+        raise _fail(f"--port must be 0-65535, got {settings.port}", 2)
+    try:
+        serve_harness(settings, console)
+    except VoiceError as exc:
+        raise _fail(str(exc)) from None
 
 
 @app.command("eval")

