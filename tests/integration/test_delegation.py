@@ -178,3 +178,31 @@ def test_after_kill_9_a_restarted_agent_resumes_the_task_from_sqlite_and_reports
     assert told.first_audio_ns is not None
     assert "booking" in heard(models, transport, told.first_audio_ns, 2**63)
     assert stored()[0][1] == 1  # reported: a third start would not say it again
+
+
+def test_how_is_it_going_is_answered_from_the_task_and_cancel_that_cancels_it(
+    models: Models, config: Config, temporal: str, tmp_path: Path
+) -> None:
+    def pause(seconds: float) -> np.ndarray:
+        return np.zeros(round(seconds * SAMPLE_RATE), dtype=np.int16)
+
+    pcm = np.concatenate(
+        [
+            spoken(models, REQUEST),
+            pause(7.0),  # the acknowledgement plays here
+            spoken(models, "How is it going?"),
+            pause(5.0),
+            spoken(models, "Actually, cancel that."),
+        ]
+    )
+    with harness(temporal, tmp_path / "harness", step_s=8.0) as (url, token):
+        config = delegating(config, url, token, tmp_path / "tasks.db")
+        config.delegate.speak_progress = False  # only the answers to the caller's questions
+        session, _ = asyncio.run(converse(pcm, models, config))
+    [task] = session.delegate.policy.tasks.values()  # type: ignore[union-attr]
+    assert task.state == "canceled" and task.canceled_by_caller
+    said = [(turn.role, turn.text) for turn in session.history]
+    assert said[1] == ("assistant", ACKNOWLEDGEMENT)
+    assert said[3][0] == "assistant" and said[3][1].startswith("Your booking is still in progress")
+    assert said[5] == ("assistant", "Okay, I've cancelled the booking."), said
+    assert len(said) == 6, said  # the cancelled end is not announced
