@@ -191,3 +191,27 @@ def test_an_unreachable_harness_is_reported_as_a_failure(tmp_path: Path) -> None
         assert said == ["Sorry, your booking didn't work out: I couldn't reach the task service."]
 
     run(main())
+
+
+def test_a_stored_task_the_harness_no_longer_knows_is_reported_as_lost(tmp_path: Path) -> None:
+    async def main() -> None:
+        db = tmp_path / "tasks.db"
+        TaskStore(db).add("gone-task", BOOK, "booking", "working")
+        async with standin_harness() as harness:
+            agent = delegator(harness.url, harness.token, db)
+            await agent.start()
+            said: list[str] = []
+
+            def due() -> bool:
+                utterance = agent.due(time.monotonic_ns(), idle=True)
+                if utterance is not None:
+                    said.append(utterance.text)
+                    agent.said(utterance, heard=True)
+                return agent.quiet
+
+            await wait_for(due)
+            await agent.close()
+        assert said == ["Sorry, your booking didn't work out: The task service lost track of it."]
+        assert TaskStore(db).unreported() == []
+
+    run(main())

@@ -24,11 +24,11 @@ from a2a.types.a2a_pb2 import (
     Task,
     TaskState,
 )
-from a2a.utils.errors import A2AError
+from a2a.utils.errors import A2AError, TaskNotFoundError
 
 from voice.delegate.policy import TERMINAL
 
-__all__ = ["A2AError", "HarnessClient", "TaskUpdate", "state_name"]
+__all__ = ["A2AError", "HarnessClient", "TaskNotFoundError", "TaskUpdate", "state_name"]
 
 
 def state_name(state: int) -> str:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from voice.config import DelegateConfig
-from voice.delegate.client import HarnessClient, TaskUpdate
+from voice.delegate.client import HarnessClient, TaskNotFoundError, TaskUpdate
 from voice.delegate.policy import DelegationPolicy, Reply, Utterance
 from voice.delegate.store import TaskStore
 from voice.pipeline.turn_scope import TurnCancelled, TurnScope
@@ -129,15 +129,21 @@ class Delegator:
 
     async def _follow(self, key: int) -> None:
         task = self.policy.tasks[key]
+        retry_s = self.config.retry_ms / 1000
         while not task.finished:
             try:
                 async for update in self.client.follow(task.task_id):
+                    retry_s = self.config.retry_ms / 1000  # it answers again
                     self._apply(key, update)
                     if task.finished:
                         return
+            except TaskNotFoundError:  # the harness lost it: waiting longer changes nothing
+                self._apply(key, TaskUpdate("", "failed", "The task service lost track of it."))
+                return
             except Exception as exc:
                 log.warning("following task %s failed: %s", task.task_id, exc)
-            await asyncio.sleep(self.config.retry_ms / 1000)
+            await asyncio.sleep(retry_s)
+            retry_s = min(retry_s * 2, 30.0)  # a harness that is down is asked less often
 
     async def _cancel(self, task_id: str) -> None:
         try:
