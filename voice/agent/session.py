@@ -4,8 +4,10 @@ Input runs continuously: transport audio -> VAD -> end-of-turn detector -> turn 
 turn runs in its own `TurnScope` as a streaming chain STT -> LLM -> clauses -> TTS -> playout.
 With speculation on, the chain starts when the user pauses and its audio waits at the playout
 gate until the turn is committed; if the user resumes, the scope is cancelled and its work
-discarded. Models are shared by all sessions of the process; the VAD state, the dialogue
-history and the turns are the session's own, so one session's failure never touches another.
+discarded. A bot turn may also speak given text with no user turn before it (a delegated
+task's news at a gap, voice/delegate), committed at once. Models are shared by all sessions of
+the process; the VAD state, the dialogue history and the turns are the session's own, so one
+session's failure never touches another.
 """
 
 from __future__ import annotations
