@@ -21,6 +21,8 @@ from voice.harness.standins import (
     StandInFailure,
 )
 
+UNDO_ACTIONS = ("release", "refund", "cancel")
+
 
 @dataclass(frozen=True)
 class StepCall:
@@ -47,7 +49,7 @@ class StandInActivities:
     async def _call(self, service: str, call: StepCall, result: dict[str, str]) -> dict[str, str]:
         fail = call.action == self.settings.fail_step
         # Compensations are quick: undoing must not be slower than doing.
-        work_s = self.settings.step_s / (3 if call.action in ("release", "refund") else 1)
+        work_s = self.settings.step_s / (3 if call.action in UNDO_ACTIONS else 1)
         try:
             return await self.ledger.call(
                 call.key, service, call.action, work_s, fail, result, activity.heartbeat
@@ -64,6 +66,7 @@ class StandInActivities:
             "hold": f"Table for {details.get('party_size')} held at {details.get('restaurant')}",
             "confirm": f"Booking confirmed at {details.get('restaurant')} ({details.get('when')})",
             "release": "Hold released",
+            "cancel": "Booking cancelled",
         }.get(call.action, call.action)
         return await self._call(
             "restaurant",

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
 with workflow.unsafe.imports_passed_through():
     from voice.harness.activities import StepCall
@@ -72,7 +72,12 @@ _BOOKING_STEPS = (
     _Step(
         "payment", "charge", "Charging the deposit", ("payment", "refund", "Refunding the deposit")
     ),
-    _Step("restaurant", "confirm", "Confirming the booking"),
+    _Step(
+        "restaurant",
+        "confirm",
+        "Confirming the booking",
+        ("restaurant", "cancel", "Cancelling the booking"),
+    ),
 )
 _RESEARCH_STEPS = (
     _Step("research", "search", "Searching the stand-in library"),
@@ -90,6 +95,9 @@ async def _run_step(step_activity: str, call: StepCall, retry: RetryPolicy) -> d
         start_to_close_timeout=START_TO_CLOSE,
         heartbeat_timeout=HEARTBEAT,
         retry_policy=retry,
+        # On cancel, wait until the step has really stopped (or finished): undoing a step
+        # that is still running could run before the step's own effect.
+        cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     )
     return result
 
@@ -97,6 +105,21 @@ async def _run_step(step_activity: str, call: StepCall, retry: RetryPolicy) -> d
 def _cause(exc: ActivityError) -> str:
     cause = exc.cause
     return str(cause.message if isinstance(cause, ApplicationError) else cause or exc)
+
+
+def _cancel_requested() -> bool:
+    """Whether the workflow was cancelled while its last step ran to completion anyway.
+
+    With WAIT_CANCELLATION_COMPLETED a step that finishes despite the cancel returns its
+    result and the cancel is not raised again; the task's cancel count still shows it.
+    """
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+def _refused(exc: ActivityError) -> bool:
+    """The service said no: the step certainly had no effect, so there is nothing to undo."""
+    return isinstance(exc.cause, ApplicationError) and exc.cause.type == "StandInRefused"
 
 
 @workflow.defn(name="book_table")
@@ -127,7 +150,14 @@ class BookTableWorkflow:
             try:
                 result = await _run_step(step.activity, call, STEP_RETRY)
             except ActivityError as exc:
+                cancelled = isinstance(exc.cause, CancelledError)
+                # A step that did not answer may have taken effect: undo it too (undos are
+                # no-ops for what never happened); a refused one certainly did not.
+                if step.undo is not None and not _refused(exc):
+                    undo_stack.append(step.undo)
                 undone = await self._compensate(workflow_id, undo_stack, details)
+                if cancelled:
+                    raise asyncio.CancelledError() from None
                 raise ApplicationError(
                     f"The booking failed at '{step.action}' ({_cause(exc)}). "
                     f"Undone: {', '.join(undone) or 'nothing'}.",
@@ -135,6 +165,8 @@ class BookTableWorkflow:
                     non_retryable=True,
                 ) from None
             except asyncio.CancelledError:
+                if step.undo is not None:
+                    undo_stack.append(step.undo)
                 await self._compensate(workflow_id, undo_stack, details)
                 raise
             summaries.append(result["summary"])
@@ -143,6 +175,9 @@ class BookTableWorkflow:
             self._progress.step += 1
             if step.undo is not None:
                 undo_stack.append(step.undo)
+            if _cancel_requested():
+                await self._compensate(workflow_id, undo_stack, details)
+                raise asyncio.CancelledError()
         self._progress.text = "Booked"
         return TaskOutcome(
             text=f"Your table for {request.party_size} at {request.restaurant} is booked "
@@ -193,6 +228,8 @@ class ResearchWorkflow:
             try:
                 result = await _run_step(step.activity, call, STEP_RETRY)
             except ActivityError as exc:
+                if isinstance(exc.cause, CancelledError):
+                    raise asyncio.CancelledError() from None
                 raise ApplicationError(
                     f"The research failed at '{step.action}' ({_cause(exc)}).",
                     type="ResearchFailed",
@@ -202,6 +239,8 @@ class ResearchWorkflow:
             notice = result["notice"]
             self._progress.done.append(result["summary"])
             self._progress.step += 1
+            if _cancel_requested():
+                raise asyncio.CancelledError()
         self._progress.text = "Done"
         return TaskOutcome(text=f"{summaries[-1]} {notice}", details=summaries, notice=notice)
 
