@@ -330,7 +330,7 @@ def bench(
         typer.Option(
             "--delegation",
             help="precision, recall and cost of the decision to delegate, on a request set "
-            "folder (bench/corpus/delegation); --json / --report write JSON / Markdown",
+            "folder (voice/delegate/requests); --json / --report write JSON / Markdown",
         ),
     ] = False,
 ) -> None:

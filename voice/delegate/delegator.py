@@ -17,6 +17,7 @@ from typing import Any
 
 from voice.config import DelegateConfig
 from voice.delegate.client import HarnessClient, TaskNotFoundError, TaskUpdate
+from voice.delegate.decision import prepare
 from voice.delegate.policy import DelegationPolicy, Reply, Utterance
 from voice.delegate.store import TaskStore
 from voice.pipeline.turn_scope import TurnCancelled, TurnScope
@@ -45,7 +46,9 @@ class Delegator:
         self._writes: set[asyncio.Task[Any]] = set()  # store writes: finished, never cancelled
 
     async def start(self) -> None:
-        """Follow again every task of an earlier run whose outcome the caller has not heard."""
+        """Fit the decision's classifier, and follow again every task of an earlier run whose
+        outcome the caller has not heard."""
+        await asyncio.to_thread(prepare)
         for stored in await asyncio.to_thread(self.store.unreported):
             if stored.task_id in _claimed:
                 continue
