@@ -215,3 +215,21 @@ def test_a_stored_task_the_harness_no_longer_knows_is_reported_as_lost(tmp_path:
         assert TaskStore(db).unreported() == []
 
     run(main())
+
+
+def test_a_callers_unreported_task_is_followed_only_by_their_own_sessions(tmp_path: Path) -> None:
+    """One caller must never hear another's booking: a new call of someone else resumes nothing."""
+
+    async def main() -> None:
+        db = tmp_path / "tasks.db"
+        TaskStore(db).add("alices-task", BOOK, "booking", "working", caller="sip:alice@example")
+        assert TaskStore(db).unreported() == []  # not the local caller's either
+        config = DelegateConfig(enabled=True, url="http://127.0.0.1:9", token="t", db_path=str(db))
+        bob = Delegator(config, caller="sip:bob@example")
+        await bob.start()
+        assert bob.policy.tasks == {}
+        await bob.close()
+        [stored] = TaskStore(db).unreported("sip:alice@example")
+        assert stored.task_id == "alices-task"
+
+    run(main())

@@ -19,7 +19,7 @@ from voice.config import DelegateConfig
 from voice.delegate.client import HarnessClient, TaskNotFoundError, TaskUpdate
 from voice.delegate.decision import prepare
 from voice.delegate.policy import DelegationPolicy, Reply, Utterance
-from voice.delegate.store import TaskStore
+from voice.delegate.store import LOCAL_CALLER, TaskStore
 from voice.pipeline.turn_scope import TurnCancelled, TurnScope
 
 log = logging.getLogger(__name__)
@@ -35,8 +35,10 @@ class Delegator:
         config: DelegateConfig,
         client: HarnessClient | None = None,
         policy: DelegationPolicy | None = None,
+        caller: str = LOCAL_CALLER,
     ) -> None:
         self.config = config
+        self.caller = caller  # whose tasks these are: only their sessions follow them again
         self.client = client or HarnessClient(config.url, config.bearer_token())
         self.policy = policy or DelegationPolicy(
             config.gap_ms, config.speak_progress, config.progress_every_ms
@@ -49,7 +51,7 @@ class Delegator:
         """Fit the decision's classifier, and follow again every task of an earlier run whose
         outcome the caller has not heard."""
         await asyncio.to_thread(prepare)
-        for stored in await asyncio.to_thread(self.store.unreported):
+        for stored in await asyncio.to_thread(self.store.unreported, self.caller):
             if stored.task_id in _claimed:
                 continue
             _claimed.add(stored.task_id)
@@ -115,7 +117,12 @@ class Delegator:
             async for update in self.client.send(task.request):
                 if update.task_id and not task.task_id:
                     await asyncio.to_thread(
-                        self.store.add, update.task_id, task.request, task.kind, update.state
+                        self.store.add,
+                        update.task_id,
+                        task.request,
+                        task.kind,
+                        update.state,
+                        self.caller,
                     )
                     _claimed.add(update.task_id)
                     if task.canceled_by_caller:  # cancelled before the harness named it
@@ -178,6 +185,6 @@ class Delegator:
         task.add_done_callback(tasks.discard)
 
 
-def make_delegator(config: DelegateConfig) -> Delegator | None:
-    """The session's delegator, or None when delegation is off."""
-    return Delegator(config) if config.enabled else None
+def make_delegator(config: DelegateConfig, caller: str = LOCAL_CALLER) -> Delegator | None:
+    """The session's delegator for `caller`, or None when delegation is off."""
+    return Delegator(config, caller=caller) if config.enabled else None
