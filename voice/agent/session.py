@@ -4,8 +4,10 @@ Input runs continuously: transport audio -> VAD -> end-of-turn detector -> turn 
 turn runs in its own `TurnScope` as a streaming chain STT -> LLM -> clauses -> TTS -> playout.
 With speculation on, the chain starts when the user pauses and its audio waits at the playout
 gate until the turn is committed; if the user resumes, the scope is cancelled and its work
-discarded. Models are shared by all sessions of the process; the VAD state, the dialogue
-history and the turns are the session's own, so one session's failure never touches another.
+discarded. A bot turn may also speak given text with no user turn before it (a delegated
+task's news at a gap, voice/delegate), committed at once. Models are shared by all sessions of
+the process; the VAD state, the dialogue history and the turns are the session's own, so one
+session's failure never touches another.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ from voice.agent.stages import (
 from voice.bargein.controller import BargeIn, Playout
 from voice.bargein.heard import heard_text
 from voice.config import Config
-from voice.pipeline.frames import AudioFrame, Frame, TurnEvent, UserAudio, VADFrame
+from voice.delegate.delegator import Delegator, make_delegator
+from voice.delegate.policy import Utterance
+from voice.pipeline.frames import AudioFrame, Frame, TokenFrame, TurnEvent, UserAudio, VADFrame
 from voice.pipeline.runner import Stage, iterate, run_pipeline
 from voice.pipeline.transport import Transport
 from voice.pipeline.turn_scope import TurnCancelled, TurnScope
@@ -48,8 +52,9 @@ log = logging.getLogger(__name__)
 class _Turn:
     scope: TurnScope
     trace: TurnTrace
-    audio: UserAudio
+    audio: UserAudio | None  # None: the bot speaks `said` unprompted (voice/delegate)
     report_words: Callable[[str, float | None], None] | None = None  # speculative turns
+    said: Utterance | None = None
 
 
 @dataclass
@@ -67,6 +72,7 @@ class VoiceSession:
         detector: EndOfTurnDetector | None = None,
         on_turn: Callable[[TurnTrace], None] | None = None,
         on_speaking: Callable[[TurnTrace], None] | None = None,
+        delegate: Delegator | None = None,
     ) -> None:
         self.session_id = uuid.uuid4().hex[:12]
         self.transport = transport
@@ -76,6 +82,8 @@ class VoiceSession:
         self.pause_evidence = PauseEvidence(self.detector, models)  # feeds the detector
         self.on_turn = on_turn  # a committed turn is over (answered, interrupted, ...)
         self.on_speaking = on_speaking  # a committed turn's first audio went to the transport
+        # Long tasks go to a harness; their news is spoken at gaps (voice/delegate).
+        self.delegate = delegate or make_delegator(config.delegate)
         self.history: list[DialogueTurn] = []
         self.result = SessionResult()
         self.started_ns = now_ns()  # moved to the first input frame's capture time
@@ -97,6 +105,8 @@ class VoiceSession:
         await self.models.llm_worker.run(self.models.llm.warm_up, self.history)
         vad_stream = self.models.vad.new_stream()
         try:
+            if self.delegate is not None:
+                await self.delegate.start()
             await run_pipeline(
                 self.transport.audio_input(),
                 [VADStage(vad_stream, self.models.vad_worker)],
@@ -114,6 +124,8 @@ class VoiceSession:
             for turn in list(self._active):
                 await turn.scope.cancel()
             await self.bargein.close()
+            if self.delegate is not None:
+                await self.delegate.close()
         return self.result
 
     @property
@@ -133,6 +145,10 @@ class VoiceSession:
         for event in self.detector.push(frame):
             if not self.bargein.holds(event):
                 await self._on_turn_event(event)
+        if self.delegate is not None:
+            utterance = self.delegate.due(frame.audio.media_time_ns, self.idle)
+            if utterance is not None:
+                self._start_turn(None, said=utterance)
 
     async def _on_turn_event(self, event: TurnEvent) -> None:
         if event.kind == "speech_started":
@@ -149,7 +165,7 @@ class VoiceSession:
             self._user_speaking = False
             turn = self._speculative
             self._speculative = None
-            if turn is None or turn.audio.eos_ns != event.eos_ns:
+            if turn is None or turn.trace.eos_ns != event.eos_ns:
                 if turn is not None:
                     await self._discard(turn)
                 turn = self._start_turn(event.audio)
@@ -171,10 +187,18 @@ class VoiceSession:
 
     # -- bot turn ----------------------------------------------------------------------------
 
-    def _start_turn(self, audio: UserAudio, speculative: bool = False) -> _Turn:
+    def _start_turn(
+        self, audio: UserAudio | None, speculative: bool = False, said: Utterance | None = None
+    ) -> _Turn:
+        """A bot turn: the reply to `audio`, or (`audio` None) an unprompted `said` utterance,
+        committed at once."""
         turn_id = next(self._turn_ids)
-        turn = _Turn(TurnScope(turn_id), TurnTrace(turn_id, eos_ns=audio.eos_ns), audio)
-        turn.report_words = self.pause_evidence.words_scorer(audio) if speculative else None
+        eos_ns = audio.eos_ns if audio is not None else now_ns()
+        turn = _Turn(TurnScope(turn_id), TurnTrace(turn_id, eos_ns=eos_ns), audio, said=said)
+        if audio is None:
+            turn.scope.commit(eos_ns)
+        elif speculative:
+            turn.report_words = self.pause_evidence.words_scorer(audio)
         self._active.append(turn)
         turn.scope.spawn(self._run_turn(turn), "chain")
         return turn
@@ -184,6 +208,8 @@ class VoiceSession:
         models = self.models
         tts_stage = TTSStage(models.tts, models.tts_worker, scope, trace)
         out = self.bargein.playout(scope, trace)
+        honest = honest_reply if self.config.llm.honest_replies else None
+        fixed_reply = honest if self.delegate is None else self.delegate.fixed_reply(scope, honest)
         stages: list[Stage] = [
             STTStage(models.stt, models.stt_worker, trace),
             LLMStage(
@@ -193,11 +219,14 @@ class VoiceSession:
                 scope,
                 trace,
                 turn.report_words,
-                honest_reply if self.config.llm.honest_replies else None,
+                fixed_reply,
             ),
             ClauseStage(trace),
             tts_stage,
         ]
+        first: Frame = turn.audio or TokenFrame(turn.said.text if turn.said else "", now_ns())
+        if turn.audio is None:  # no user turn: the text goes straight to the clauses
+            stages = stages[2:]
 
         async def playout(frame: Frame) -> None:
             if not isinstance(frame, AudioFrame):
@@ -214,7 +243,7 @@ class VoiceSession:
                     self.on_speaking(trace)
 
         try:
-            await run_pipeline(iterate(turn.audio), stages, playout)
+            await run_pipeline(iterate(first), stages, playout)
             await scope.wait_committed()
             trace.outcome = "answered" if trace.first_audio_ns is not None else "empty"
         except (TurnCancelled, asyncio.CancelledError):
@@ -241,12 +270,14 @@ class VoiceSession:
             if interrupted
             else " ".join(tts_stage.spoken)
         )
+        if turn.said is not None and self.delegate is not None:
+            self.delegate.said(turn.said, heard=trace.outcome == "answered")
         if not turn.scope.committed:
             return
         if trace.transcript:
             self.history.append(DialogueTurn("user", trace.transcript))
-            if trace.reply:
-                self.history.append(DialogueTurn("assistant", trace.reply, interrupted))
+        if trace.reply and (trace.transcript or turn.said is not None):
+            self.history.append(DialogueTurn("assistant", trace.reply, interrupted))
         self.result.turns.append(trace)
         otel.export_turn(trace, self.session_id)
         if self.on_turn is not None:

@@ -1,0 +1,60 @@
+"""`voice harness`: run the harness in the foreground until Ctrl+C or SIGTERM.
+
+Prints the URL and the token first, so a person (or a test that starts it as a subprocess)
+can connect; a stop signal shuts the parts down in order, leaving workflows to the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+
+from rich.console import Console
+
+from voice.config import HarnessConfig
+from voice.harness.runner import run_harness
+
+
+def serve_harness(settings: HarnessConfig, console: Console) -> None:
+    asyncio.run(_serve(settings, console))
+    # Everything is shut down by now, but the Temporal SDK's Rust threads may still finish an
+    # abandoned long poll and call into Python while the interpreter finalizes, which aborts
+    # the process (seen: "PyGILState_Release ... finalizing"). Exit without finalizing.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+async def _serve(settings: HarnessConfig, console: Console) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    with console.status("starting Temporal, the worker and the A2A server..."):
+        harness = run_harness(settings)
+        endpoint = await harness.__aenter__()
+    try:
+        temporal = settings.temporal or f"embedded dev server at {endpoint.temporal}"
+        console.print(
+            f"[bold]voice harness[/]: A2A at [link]{endpoint.url}[/]"
+            f"  (agent card: {endpoint.url}/.well-known/agent-card.json)",
+            soft_wrap=True,
+        )
+        console.print(f"token: {endpoint.token}", soft_wrap=True, highlight=False)
+        console.print(
+            f"Temporal: {temporal}; data: {endpoint.data_dir}; resumed "
+            f"{endpoint.resumed} unfinished task(s). Ctrl+C stops.",
+            soft_wrap=True,
+            highlight=False,
+        )
+        waiters = {
+            asyncio.ensure_future(stop.wait()),
+            asyncio.ensure_future(endpoint.stopped.wait()),
+        }
+        _, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in pending:
+            waiter.cancel()
+    finally:
+        await harness.__aexit__(None, None, None)
