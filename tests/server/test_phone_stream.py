@@ -26,12 +26,15 @@ def test_a_phone_call_hears_the_answer_and_bad_input_harms_nothing() -> None:
             ws = base.replace("http://", "ws://") + "/phone/stream"
             async with httpx.AsyncClient() as http:
                 refused = await http.post(f"{base}/phone/answer")
-                answer = await http.post(f"{base}/phone/answer?token={TOKEN}")
+                answer = await http.post(
+                    f"{base}/phone/answer?token={TOKEN}", data={"From": "+15551234567"}
+                )
             assert refused.status_code == 401
             stream = ElementTree.fromstring(answer.text).find("./Connect/Stream")
             assert stream is not None and stream.get("url") == ws
-            token = stream.find("Parameter")
-            assert token is not None and token.get("value") == TOKEN
+            parameters = {p.get("name"): p.get("value") for p in stream.findall("Parameter")}
+            # the token, and the calling number: whose delegated tasks the call's are
+            assert parameters == {"token": TOKEN, "caller": "+15551234567"}
 
             async with StreamCaller(ws, "wrong") as intruder:
                 assert await wait_for(lambda: intruder.closed, 10)

@@ -13,6 +13,8 @@ Shutting the server down ends every call cleanly (the lifespan's exit).
 from __future__ import annotations
 
 import asyncio
+import re
+import urllib.parse
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -21,7 +23,7 @@ from pathlib import Path
 from fastapi import FastAPI, HTTPException, Request, WebSocket
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from telephony.media_streams.protocol import connect_document
 from voice.config import Config
@@ -39,6 +41,8 @@ MAX_SDP_CHARS = 64_000  # a browser's audio offer is a few kB
 class Offer(BaseModel):
     sdp: str
     type: str
+    # the page's id for its user (random, kept in the browser): whose delegated tasks these are
+    caller: str = Field(default="", max_length=64, pattern=r"^[A-Za-z0-9_-]*$")
 
 
 @dataclass
@@ -94,7 +98,7 @@ def create_app(config: Config, models: Models, token: str | None = None) -> Fast
             metrics.errors.labels("bad_offer").inc()
             raise HTTPException(400, f"the offer is longer than {MAX_SDP_CHARS} characters")
         try:
-            sdp, call_id = await server.calls.answer(body.sdp, body.type)
+            sdp, call_id = await server.calls.answer(body.sdp, body.type, body.caller)
         except BadOffer as exc:
             metrics.errors.labels("bad_offer").inc()
             raise HTTPException(400, str(exc)) from None
@@ -111,7 +115,11 @@ def create_app(config: Config, models: Models, token: str | None = None) -> Fast
         forwarded = request.headers.get("x-forwarded-proto", request.url.scheme)
         scheme = "wss" if forwarded in ("https", "wss") else "ws"
         host = request.headers.get("x-forwarded-host") or request.headers.get("host", "")
-        document = connect_document(f"{scheme}://{host}/phone/stream", {"token": server.token})
+        parameters = {"token": server.token}
+        caller = await _caller_number(request)  # the carrier's `From`: whose tasks these are
+        if caller:
+            parameters["caller"] = caller
+        document = connect_document(f"{scheme}://{host}/phone/stream", parameters)
         return Response(document, media_type="application/xml")
 
     @app.websocket("/phone/stream")
@@ -131,6 +139,16 @@ def create_app(config: Config, models: Models, token: str | None = None) -> Fast
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")
 
     return app
+
+
+async def _caller_number(request: Request) -> str:
+    """The calling number of a carrier's answer webhook: `From`, in its form-encoded body (as
+    Twilio posts it; the standard library parses it, no multipart package needed) or query."""
+    number = request.query_params.get("From", "")
+    if not number and request.method == "POST":
+        body = (await request.body())[:16_000].decode("utf-8", "replace")
+        number = (urllib.parse.parse_qs(body).get("From") or [""])[0]
+    return number[:64] if re.fullmatch(r"[+\w:@.-]*", number) else ""
 
 
 def server_of(app: FastAPI) -> Server:

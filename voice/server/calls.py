@@ -20,6 +20,7 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from voice.agent.session import VoiceSession
 from voice.config import Config
+from voice.delegate.delegator import make_delegator
 from voice.errors import VoiceError
 from voice.providers.registry import Models
 from voice.server import events
@@ -87,8 +88,10 @@ class Calls:
         self.metrics = metrics
         self.active: dict[str, Call] = {}
 
-    async def answer(self, sdp: str, kind: str) -> tuple[str, str]:
-        """Start a call from a browser's offer; return the SDP answer and the call's id."""
+    async def answer(self, sdp: str, kind: str, caller: str = "") -> tuple[str, str]:
+        """Start a call from a browser's offer; return the SDP answer and the call's id.
+        `caller` is the page's own id for its user (kept in the browser), so that a task
+        delegated in one call is reported in their next one, and only to them."""
         check_offer(sdp, kind)
         try:
             models = self.slots.acquire()
@@ -115,6 +118,9 @@ class Calls:
             call.transport,
             models,
             self.config,
+            delegate=make_delegator(
+                self.config.delegate, f"browser:{caller}" if caller else f"call:{call.id}"
+            ),
             on_turn=lambda trace: self._on_turn(call, trace),
             on_speaking=lambda trace: call.send(events.speaking(trace)),
         )

@@ -24,6 +24,7 @@ from telephony.media_streams import protocol
 from telephony.media_streams.transport import MediaStreamTransport
 from voice.agent.session import VoiceSession
 from voice.config import Config
+from voice.delegate.delegator import make_delegator
 from voice.server.access import token_ok
 from voice.server.llm_slots import LLMSlots, NoFreeSlot
 from voice.server.metrics import ServerMetrics
@@ -75,7 +76,13 @@ class MediaStreamCalls:
         call = StreamCall(
             start.call_sid or uuid.uuid4().hex[:12],
             transport,
-            VoiceSession(transport, models, self.config, on_turn=self.metrics.observe_turn),
+            VoiceSession(
+                transport,
+                models,
+                self.config,
+                on_turn=self.metrics.observe_turn,
+                delegate=make_delegator(self.config.delegate, _caller(start)),
+            ),
         )
         self.active[call.id] = call
         self.metrics.sessions.inc()
@@ -141,6 +148,13 @@ class MediaStreamCalls:
         tasks = [call.task for call in self.active.values() if call.task is not None]
         if tasks:
             await asyncio.wait(tasks, timeout=timeout_s)
+
+
+def _caller(start: protocol.Start) -> str:
+    """Whose delegated tasks this call's are: the calling number the answer webhook passed on
+    (the carrier's caller ID), else this call alone."""
+    number = start.parameters.get("caller", "")
+    return f"phone:{number}" if number else f"call:{start.call_sid or start.stream_sid}"
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:

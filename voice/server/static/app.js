@@ -99,7 +99,7 @@ async function connect() {
     const res = await fetch("/offer", {
       method: "POST",
       headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
-      body: JSON.stringify({ sdp: pc.localDescription.sdp, type: pc.localDescription.type }),
+      body: JSON.stringify({ sdp: pc.localDescription.sdp, type: pc.localDescription.type, caller: callerId() }),
     });
     const body = await res.json().catch(() => null);
     if (stale()) return;
@@ -113,6 +113,21 @@ async function connect() {
     if (stale()) return;
     const msg = err && err.name === "NotAllowedError" ? "microphone permission denied" : String(err.message || err);
     hangUp("error", msg);
+  }
+}
+
+// This browser's own id for its user, so that a task delegated in one call is reported in the
+// next one, and to nobody else: random, kept in the browser, never shown.
+function callerId() {
+  try {
+    let id = localStorage.getItem("voice-caller");
+    if (!id) {
+      id = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+      localStorage.setItem("voice-caller", id);
+    }
+    return id;
+  } catch {
+    return ""; // storage refused (private mode): the call is its own caller
   }
 }
 
