@@ -49,6 +49,7 @@ async def _serve(settings: HarnessConfig, console: Console) -> None:
             soft_wrap=True,
             highlight=False,
         )
+        sys.stdout.flush()  # a parent process reads the URL and token from a pipe or file
         waiters = {
             asyncio.ensure_future(stop.wait()),
             asyncio.ensure_future(endpoint.stopped.wait()),
