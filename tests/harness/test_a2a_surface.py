@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from a2a.helpers.proto_helpers import get_data_parts
 from a2a.types.a2a_pb2 import GetTaskRequest, TaskState
 
 from tests.harness.clients import a2a_client, user_request
@@ -118,6 +119,8 @@ def test_streaming_client_sees_submitted_working_with_progress_then_completed(
     assert steps == sorted(steps) and set(range(4)) <= set(steps)  # each of 4 steps, in order
     artifacts = [e.artifact_update.artifact for e in events if e.HasField("artifact_update")]
     assert len(artifacts) == 1 and "why the sky is blue" in artifacts[0].parts[0].text
+    [details] = get_data_parts(artifacts[0].parts)
+    assert len(details["details"]) == 4 and "Stand-in research" in details["notice"]
     assert stored.status.state == TaskState.TASK_STATE_COMPLETED
     assert stored.artifacts[0].parts[0].text == artifacts[0].parts[0].text
 
