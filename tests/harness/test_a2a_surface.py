@@ -134,3 +134,23 @@ def test_a_request_for_nothing_it_can_do_is_rejected(harness: HarnessProcess) ->
     final = events[-1].status_update.status
     assert final.state == TaskState.TASK_STATE_REJECTED
     assert "book a table" in final.message.parts[0].text
+
+
+def test_an_oversized_body_is_refused_and_the_server_keeps_serving(
+    harness: HarnessProcess,
+) -> None:
+    text = "x" * (2 << 20)
+    body = {"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": {"message": text}}
+    reply = _rpc(harness, body, f"Bearer {harness.token}")
+    assert reply.status_code == 413
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit is counted as it arrives
+        yield b'{"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": {"x": "'
+        for _ in range(64):
+            yield b"x" * 65536
+        yield b'"}}'
+
+    headers = {**V1, "Authorization": f"Bearer {harness.token}"}
+    reply = httpx.post(harness.rpc_url, content=chunks(), headers=headers, timeout=10)
+    assert reply.status_code == 200 and reply.json()["error"]["code"] == -32600
+    _still_serving(harness)

@@ -7,6 +7,7 @@ can connect; a stop signal shuts the parts down in order, leaving workflows to t
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import sys
@@ -18,6 +19,11 @@ from voice.harness.runner import run_harness
 
 
 def serve_harness(settings: HarnessConfig, console: Console) -> None:
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # a2a-sdk warns once per open stream at shutdown that its dispatcher has stopped: noise.
+    logging.getLogger("a2a.server.events.event_queue_v2").setLevel(logging.ERROR)
     asyncio.run(_serve(settings, console))
     # Everything is shut down by now, but the Temporal SDK's Rust threads may still finish an
     # abandoned long poll and call into Python while the interpreter finalizes, which aborts
