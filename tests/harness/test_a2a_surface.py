@@ -154,3 +154,21 @@ def test_an_oversized_body_is_refused_and_the_server_keeps_serving(
     reply = httpx.post(harness.rpc_url, content=chunks(), headers=headers, timeout=10)
     assert reply.status_code == 200 and reply.json()["error"]["code"] == -32600
     _still_serving(harness)
+
+
+def test_a_task_goes_on_after_its_streaming_client_hangs_up(harness: HarnessProcess) -> None:
+    async def scenario() -> TaskState.ValueType:
+        async with a2a_client(harness) as client:
+            async for event in client.send_message(user_request("research the northern lights")):
+                if event.HasField("status_update"):
+                    task_id = event.status_update.task_id
+                    break  # the call ended: the stream is closed after the first update
+        async with a2a_client(harness) as client:
+            for _ in range(300):
+                task = await client.get_task(GetTaskRequest(id=task_id))
+                if task.status.state == TaskState.TASK_STATE_COMPLETED:
+                    break
+                await asyncio.sleep(0.1)
+            return task.status.state
+
+    assert asyncio.run(asyncio.wait_for(scenario(), 60)) == TaskState.TASK_STATE_COMPLETED
