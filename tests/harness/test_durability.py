@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -14,7 +15,6 @@ from tests.harness.clients import a2a_client, user_request
 from tests.harness.processes import (
     HarnessProcess,
     kill_harness,
-    start_harness,
     stop_harness,
     temporal_dev_server,
 )
@@ -36,9 +36,9 @@ def _wait_for_attempt(harness: HarnessProcess, key: str, timeout_s: float) -> No
 
 
 def test_task_survives_kill_9_of_the_harness_and_a_resubscriber_gets_the_result(
-    temporal: str, data_dir: Path
+    temporal: str, data_dir: Path, harnesses: Callable[..., HarnessProcess]
 ) -> None:
-    first = start_harness(temporal, data_dir, step_s=STEP_S, task_queue="durability")
+    first = harnesses(temporal, data_dir, step_s=STEP_S, task_queue="durability")
 
     async def submit() -> str:
         async with a2a_client(first, streaming=False) as client:
@@ -54,7 +54,7 @@ def test_task_survives_kill_9_of_the_harness_and_a_resubscriber_gets_the_result(
     effects_at_kill = [entry.key for entry in first.ledger.effects(task_id)]
     assert effects_at_kill == [f"{task_id}/search"]
 
-    second = start_harness(
+    second = harnesses(
         temporal,
         data_dir,
         step_s=STEP_S,
@@ -87,7 +87,9 @@ def test_task_survives_kill_9_of_the_harness_and_a_resubscriber_gets_the_result(
     assert attempts.count(keys[2]) == attempts.count(keys[3]) == 1
 
 
-def test_a_task_rides_out_a_restart_of_temporal_itself(tmp_path: Path, data_dir: Path) -> None:
+def test_a_task_rides_out_a_restart_of_temporal_itself(
+    tmp_path: Path, data_dir: Path, harnesses: Callable[..., HarnessProcess]
+) -> None:
     """Temporal stopped mid-task and started again on its state: the stream goes on."""
     temporal_dir = tmp_path / "own-temporal"
     temporal_dir.mkdir()
@@ -101,7 +103,7 @@ def test_a_task_rides_out_a_restart_of_temporal_itself(tmp_path: Path, data_dir:
     first_temporal = temporal_dev_server(temporal_dir, port)
     address = first_temporal.__enter__()
     try:
-        harness = start_harness(address, data_dir, step_s=1.0)
+        harness = harnesses(address, data_dir, step_s=1.0)
         try:
             stream = pool.submit(lambda: asyncio.run(asyncio.wait_for(follow(harness), 120)))
             deadline = time.monotonic() + 30

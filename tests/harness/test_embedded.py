@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,9 +16,9 @@ from a2a.types.a2a_pb2 import SubscribeToTaskRequest, TaskState
 
 from tests.harness.clients import a2a_client, user_request
 from tests.harness.processes import (
+    HarnessProcess,
     kill_harness,
     processes_using,
-    start_harness,
     stop_harness,
 )
 
@@ -31,8 +32,10 @@ def _wait_until(condition, timeout_s: float, what: str) -> None:  # type: ignore
         time.sleep(0.05)
 
 
-def test_a_task_outlives_a_restart_of_the_whole_embedded_harness(data_dir: Path) -> None:
-    first = start_harness(None, data_dir, step_s=1.0, task_queue="embedded")
+def test_a_task_outlives_a_restart_of_the_whole_embedded_harness(
+    data_dir: Path, harnesses: Callable[..., HarnessProcess]
+) -> None:
+    first = harnesses(None, data_dir, step_s=1.0, task_queue="embedded")
     assert f"A2A at {first.url}" in first.log() and "token: test-token" in first.log()
     db_file = data_dir / "temporal.db"
     assert processes_using(db_file), "no dev server runs on the data folder's db file"
@@ -50,7 +53,7 @@ def test_a_task_outlives_a_restart_of_the_whole_embedded_harness(data_dir: Path)
     assert first.process.returncode == 0, first.log()
     _wait_until(lambda: not processes_using(db_file), 15, "the dev server to stop")
 
-    second = start_harness(
+    second = harnesses(
         None, data_dir, step_s=1.0, task_queue="embedded", port=int(first.url.rsplit(":", 1)[1])
     )
     try:
@@ -73,8 +76,10 @@ def test_a_task_outlives_a_restart_of_the_whole_embedded_harness(data_dir: Path)
     _wait_until(lambda: not processes_using(db_file), 15, "the dev server to stop")
 
 
-def test_the_dev_server_dies_with_a_killed_harness(data_dir: Path) -> None:
-    harness = start_harness(None, data_dir, step_s=0.1)
+def test_the_dev_server_dies_with_a_killed_harness(
+    data_dir: Path, harnesses: Callable[..., HarnessProcess]
+) -> None:
+    harness = harnesses(None, data_dir, step_s=0.1)
     db_file = data_dir / "temporal.db"
     assert processes_using(db_file)
     kill_harness(harness)
