@@ -7,6 +7,7 @@ can connect; a stop signal shuts the parts down in order, leaving workflows to t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -38,10 +39,9 @@ async def _serve(settings: HarnessConfig, console: Console) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    with console.status("starting Temporal, the worker and the A2A server..."):
-        harness = run_harness(settings)
-        endpoint = await harness.__aenter__()
-    try:
+    async with contextlib.AsyncExitStack() as running:
+        with console.status("starting Temporal, the worker and the A2A server..."):
+            endpoint = await running.enter_async_context(run_harness(settings))
         temporal = settings.temporal or f"embedded dev server at {endpoint.temporal}"
         console.print(
             f"[bold]voice harness[/]: A2A at [link]{endpoint.url}[/]"
@@ -63,5 +63,3 @@ async def _serve(settings: HarnessConfig, console: Console) -> None:
         _, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         for waiter in pending:
             waiter.cancel()
-    finally:
-        await harness.__aexit__(None, None, None)
