@@ -21,7 +21,7 @@ V1 = {"A2A-Version": "1.0"}
 
 @pytest.fixture(scope="module")
 def harness(temporal: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HarnessProcess]:
-    running = start_harness(temporal, Path(tmp_path_factory.mktemp("a2a")), step_s=0.3)
+    running = start_harness(temporal, Path(tmp_path_factory.mktemp("a2a")), step_s=0.5)
     yield running
     stop_harness(running)
     assert running.process.returncode == 0, running.log()

@@ -20,7 +20,7 @@ BOOKING = "Book a table for 4 at Luigi's tomorrow at 7pm"
 
 @pytest.fixture(scope="module")
 def harness(temporal: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HarnessProcess]:
-    running = start_harness(temporal, Path(tmp_path_factory.mktemp("saga")), step_s=0.3)
+    running = start_harness(temporal, Path(tmp_path_factory.mktemp("saga")), step_s=0.5)
     yield running
     stop_harness(running)
 
@@ -30,7 +30,7 @@ def failing_harness(
     temporal: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[HarnessProcess]:
     running = start_harness(
-        temporal, Path(tmp_path_factory.mktemp("saga-fail")), step_s=0.3, fail_step="confirm"
+        temporal, Path(tmp_path_factory.mktemp("saga-fail")), step_s=0.5, fail_step="confirm"
     )
     yield running
     stop_harness(running)
