@@ -157,7 +157,7 @@ def test_an_oversized_body_is_refused_and_the_server_keeps_serving(
 
 
 def test_a_task_goes_on_after_its_streaming_client_hangs_up(harness: HarnessProcess) -> None:
-    async def scenario() -> TaskState.ValueType:
+    async def scenario() -> TaskState:
         async with a2a_client(harness) as client:
             async for event in client.send_message(user_request("research the northern lights")):
                 if event.HasField("status_update"):

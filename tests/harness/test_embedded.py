@@ -25,7 +25,7 @@ from tests.harness.processes import (
 pytestmark = pytest.mark.timeout(240)
 
 
-def _wait_until(condition, timeout_s: float, what: str) -> None:  # type: ignore[no-untyped-def]
+def _wait_until(condition: Callable[[], object], timeout_s: float, what: str) -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():
         assert time.monotonic() < deadline, f"not within {timeout_s} s: {what}"
@@ -59,7 +59,7 @@ def test_a_task_outlives_a_restart_of_the_whole_embedded_harness(
     try:
         assert "resumed 1 unfinished task(s)" in second.log()
 
-        async def final_state() -> TaskState.ValueType:
+        async def final_state() -> TaskState:
             # Polled, not resubscribed: the task may end before a subscription could start
             # (test_durability.py covers resubscribing).
             async with a2a_client(second) as client:

@@ -83,7 +83,7 @@ def test_failed_confirm_undoes_charge_then_hold_in_reverse_order(
 def test_cancel_mid_booking_cancels_the_workflow_and_undoes_the_done_steps(
     harness: HarnessProcess,
 ) -> None:
-    async def scenario() -> tuple[str, TaskState.ValueType, TaskState.ValueType]:
+    async def scenario() -> tuple[str, TaskState, TaskState]:
         async with a2a_client(harness, streaming=False) as client:
             events = [e async for e in client.send_message(user_request(BOOKING))]
             task_id = events[0].task.id

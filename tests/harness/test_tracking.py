@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from a2a.types.a2a_pb2 import TaskState
+from temporalio.exceptions import ApplicationError, CancelledError, TerminatedError
+
 from voice.harness.requests import BookingRequest, ResearchRequest
-from voice.harness.tracking import ProgressTracker, started_text
+from voice.harness.tracking import ProgressTracker, failure_report, started_text
 
 
 def test_each_change_gives_one_update_and_repeats_give_none() -> None:
@@ -30,3 +33,16 @@ def test_started_text_says_what_was_understood() -> None:
     booking = BookingRequest("...", "Luigi's", 4, "tomorrow 7pm")
     assert started_text(booking) == "Booking a table for 4 at Luigi's (tomorrow 7pm)"
     assert started_text(ResearchRequest("...", "how tides work")) == "Researching: how tides work"
+
+
+def test_a_workflow_that_ends_without_a_result_maps_to_cancelled_or_failed() -> None:
+    assert failure_report(CancelledError("cancelled")) == (
+        TaskState.TASK_STATE_CANCELED,
+        "Cancelled.",
+    )
+    undone = "The booking failed at 'confirm' (refused). Undone: refund, release."
+    assert failure_report(ApplicationError(undone)) == (TaskState.TASK_STATE_FAILED, undone)
+    state, text = failure_report(TerminatedError("terminated by an operator"))
+    assert state == TaskState.TASK_STATE_FAILED and "terminated by an operator" in text
+    state, text = failure_report(None)
+    assert state == TaskState.TASK_STATE_FAILED and text.startswith("The task failed")

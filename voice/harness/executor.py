@@ -26,17 +26,16 @@ from temporalio.client import (
     WorkflowQueryRejectedError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import (
-    ApplicationError,
-    CancelledError,
-    TerminatedError,
-    TimeoutError,
-    WorkflowAlreadyStartedError,
-)
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from voice.harness.requests import BookingRequest, ResearchRequest, route_request
-from voice.harness.tracking import REJECTED_TEXT, ProgressTracker, started_text
+from voice.harness.tracking import (
+    REJECTED_TEXT,
+    ProgressTracker,
+    failure_report,
+    started_text,
+)
 from voice.harness.workflows import Progress, TaskOutcome
 
 logger = logging.getLogger(__name__)
@@ -172,17 +171,8 @@ class WorkflowExecutor(AgentExecutor):
             )
 
     async def _report_failure(self, exc: WorkflowFailureError, updater: TaskUpdater) -> None:
-        cause = exc.cause
-        if isinstance(cause, CancelledError):
-            await updater.cancel(updater.new_agent_message([new_text_part("Cancelled.")]))
-            return
-        if isinstance(cause, ApplicationError):
-            text = cause.message
-        elif isinstance(cause, TerminatedError | TimeoutError):
-            text = f"The task's workflow ended without a result ({cause})."
-        else:
-            text = f"The task failed ({cause or exc})."
-        await updater.failed(updater.new_agent_message([new_text_part(text)]))
+        state, text = failure_report(exc.cause)
+        await updater.update_status(state, updater.new_agent_message([new_text_part(text)]))
 
     async def cancel(self, context: RequestContext, event_queue: EventQueue) -> None:
         task_id, context_id = context.task_id, context.context_id
