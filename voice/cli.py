@@ -158,13 +158,15 @@ def serve(
 @app.command()
 def harness(
     config_path: Annotated[Path | None, typer.Option("--config", help="TOML config file")] = None,
-    host: Annotated[str | None, typer.Option(help="address to listen on [harness.host]")] = None,
+    host: Annotated[str | None, typer.Option(help="address to listen on \\[harness.host]")] = None,
     port: Annotated[
-        int | None, typer.Option(help="port to listen on, 0: a free one [harness.port]")
+        int | None, typer.Option(help="port to listen on, 0: a free one \\[harness.port]")
     ] = None,
     token: Annotated[
         str | None,
-        typer.Option(help="bearer token clients must send; default: a random one [harness.token]"),
+        typer.Option(
+            help="bearer token clients must send; default: a random one \\[harness.token]"
+        ),
     ] = None,
     temporal: Annotated[
         str | None,
@@ -172,12 +174,12 @@ def harness(
             "--temporal",
             metavar="ADDRESS",
             help="Temporal cluster host:port; default: start the embedded dev server "
-            "[harness.temporal]",
+            "\\[harness.temporal]",
         ),
     ] = None,
     data_dir: Annotated[
         Path | None,
-        typer.Option(help="task store, ledgers, dev-server state [harness.data_dir]"),
+        typer.Option(help="task store, ledgers, dev-server state \\[harness.data_dir]"),
     ] = None,
 ) -> None:
     """Serve the durable harness: an A2A server whose tasks run as Temporal workflows."""

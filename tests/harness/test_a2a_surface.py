@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from a2a.helpers.proto_helpers import get_data_parts
 from a2a.types.a2a_pb2 import GetTaskRequest, TaskState
 
 from tests.harness.clients import a2a_client, user_request
@@ -20,7 +21,7 @@ V1 = {"A2A-Version": "1.0"}
 
 @pytest.fixture(scope="module")
 def harness(temporal: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HarnessProcess]:
-    running = start_harness(temporal, Path(tmp_path_factory.mktemp("a2a")), step_s=0.3)
+    running = start_harness(temporal, Path(tmp_path_factory.mktemp("a2a")), step_s=0.5)
     yield running
     stop_harness(running)
     assert running.process.returncode == 0, running.log()
@@ -118,6 +119,8 @@ def test_streaming_client_sees_submitted_working_with_progress_then_completed(
     assert steps == sorted(steps) and set(range(4)) <= set(steps)  # each of 4 steps, in order
     artifacts = [e.artifact_update.artifact for e in events if e.HasField("artifact_update")]
     assert len(artifacts) == 1 and "why the sky is blue" in artifacts[0].parts[0].text
+    [details] = get_data_parts(artifacts[0].parts)
+    assert len(details["details"]) == 4 and "Stand-in research" in details["notice"]
     assert stored.status.state == TaskState.TASK_STATE_COMPLETED
     assert stored.artifacts[0].parts[0].text == artifacts[0].parts[0].text
 
@@ -131,3 +134,41 @@ def test_a_request_for_nothing_it_can_do_is_rejected(harness: HarnessProcess) ->
     final = events[-1].status_update.status
     assert final.state == TaskState.TASK_STATE_REJECTED
     assert "book a table" in final.message.parts[0].text
+
+
+def test_an_oversized_body_is_refused_and_the_server_keeps_serving(
+    harness: HarnessProcess,
+) -> None:
+    text = "x" * (2 << 20)
+    body = {"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": {"message": text}}
+    reply = _rpc(harness, body, f"Bearer {harness.token}")
+    assert reply.status_code == 413
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit is counted as it arrives
+        yield b'{"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": {"x": "'
+        for _ in range(64):
+            yield b"x" * 65536
+        yield b'"}}'
+
+    headers = {**V1, "Authorization": f"Bearer {harness.token}"}
+    reply = httpx.post(harness.rpc_url, content=chunks(), headers=headers, timeout=10)
+    assert reply.status_code == 200 and reply.json()["error"]["code"] == -32600
+    _still_serving(harness)
+
+
+def test_a_task_goes_on_after_its_streaming_client_hangs_up(harness: HarnessProcess) -> None:
+    async def scenario() -> TaskState:
+        async with a2a_client(harness) as client:
+            async for event in client.send_message(user_request("research the northern lights")):
+                if event.HasField("status_update"):
+                    task_id = event.status_update.task_id
+                    break  # the call ended: the stream is closed after the first update
+        async with a2a_client(harness) as client:
+            for _ in range(300):
+                task = await client.get_task(GetTaskRequest(id=task_id))
+                if task.status.state == TaskState.TASK_STATE_COMPLETED:
+                    break
+                await asyncio.sleep(0.1)
+            return task.status.state
+
+    assert asyncio.run(asyncio.wait_for(scenario(), 60)) == TaskState.TASK_STATE_COMPLETED

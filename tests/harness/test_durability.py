@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from a2a.types.a2a_pb2 import SubscribeToTaskRequest, TaskState
 
 from tests.harness.clients import a2a_client, user_request
-from tests.harness.processes import HarnessProcess, kill_harness, start_harness, stop_harness
+from tests.harness.processes import (
+    HarnessProcess,
+    kill_harness,
+    stop_harness,
+    temporal_dev_server,
+)
+from voice.harness.temporal_dev import free_port
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -28,9 +36,9 @@ def _wait_for_attempt(harness: HarnessProcess, key: str, timeout_s: float) -> No
 
 
 def test_task_survives_kill_9_of_the_harness_and_a_resubscriber_gets_the_result(
-    temporal: str, data_dir: Path
+    temporal: str, data_dir: Path, harnesses: Callable[..., HarnessProcess]
 ) -> None:
-    first = start_harness(temporal, data_dir, step_s=STEP_S, task_queue="durability")
+    first = harnesses(temporal, data_dir, step_s=STEP_S, task_queue="durability")
 
     async def submit() -> str:
         async with a2a_client(first, streaming=False) as client:
@@ -46,7 +54,7 @@ def test_task_survives_kill_9_of_the_harness_and_a_resubscriber_gets_the_result(
     effects_at_kill = [entry.key for entry in first.ledger.effects(task_id)]
     assert effects_at_kill == [f"{task_id}/search"]
 
-    second = start_harness(
+    second = harnesses(
         temporal,
         data_dir,
         step_s=STEP_S,
@@ -77,3 +85,46 @@ def test_task_survives_kill_9_of_the_harness_and_a_resubscriber_gets_the_result(
     assert attempts.count(keys[0]) == 1  # the step done before the kill never ran again
     assert attempts.count(keys[1]) == 2  # the interrupted one was retried once, applied once
     assert attempts.count(keys[2]) == attempts.count(keys[3]) == 1
+
+
+def test_a_task_rides_out_a_restart_of_temporal_itself(
+    tmp_path: Path, data_dir: Path, harnesses: Callable[..., HarnessProcess]
+) -> None:
+    """Temporal stopped mid-task and started again on its state: the stream goes on."""
+    temporal_dir = tmp_path / "own-temporal"
+    temporal_dir.mkdir()
+    port = free_port()
+
+    async def follow(harness: HarnessProcess) -> list:
+        async with a2a_client(harness) as client:
+            return [e async for e in client.send_message(user_request("research the tides"))]
+
+    pool = ThreadPoolExecutor(1)
+    first_temporal = temporal_dev_server(temporal_dir, port)
+    address = first_temporal.__enter__()
+    try:
+        harness = harnesses(address, data_dir, step_s=1.0)
+        try:
+            stream = pool.submit(lambda: asyncio.run(asyncio.wait_for(follow(harness), 120)))
+            deadline = time.monotonic() + 30
+            while not any(key.endswith("/read") for key, _ in harness.ledger.attempts()):
+                assert time.monotonic() < deadline, harness.log()
+                time.sleep(0.05)
+        except BaseException:
+            stop_harness(harness)
+            raise
+    finally:
+        first_temporal.__exit__(None, None, None)  # Temporal stops in the second step
+    try:
+        time.sleep(2.0)
+        with temporal_dev_server(temporal_dir, port):
+            try:
+                events = stream.result(timeout=120)
+            finally:
+                stop_harness(harness)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    final = events[-1].status_update.status
+    assert final.state == TaskState.TASK_STATE_COMPLETED, harness.log()
+    task_id = events[0].task.id
+    assert [e.action for e in harness.ledger.effects(task_id)] == list(RESEARCH_STEPS)

@@ -23,11 +23,14 @@ from a2a.types.a2a_pb2 import (
 )
 from a2a.utils.constants import AGENT_CARD_WELL_KNOWN_PATH, PROTOCOL_VERSION_1_0
 from starlette.applications import Starlette
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import voice
 
 RPC_PATH = "/a2a"
+# A request is a sentence or two of text; a megabyte is far beyond any honest one.
+MAX_BODY_BYTES = 1 << 20
 
 
 def agent_card(base_url: str) -> AgentCard:
@@ -106,19 +109,62 @@ class BearerTokenMiddleware:
             await self.app(scope, receive, send)
             return
         reason = "missing bearer token" if not given else "wrong bearer token"
-        body = json.dumps({"error": f"unauthorized: {reason}"}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 401,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"www-authenticate", b'Bearer realm="voice harness"'),
-                ],
-            }
+        await _send_json(
+            send,
+            401,
+            {"error": f"unauthorized: {reason}"},
+            ((b"www-authenticate", b'Bearer realm="voice harness"'),),
         )
-        await send({"type": "http.response.body", "body": body})
+
+
+class BodyLimitMiddleware:
+    """Refuses request bodies over `max_bytes` before they fill memory.
+
+    A declared length over the limit is answered 413 at once; a chunked body is cut off when
+    it passes the limit, which a2a-sdk's dispatcher answers as "Payload too large" (-32600).
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await _send_json(send, 413, {"error": f"request body over {self.max_bytes} bytes"})
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise HTTPException(status_code=413, detail="request body too large")
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
+async def _send_json(
+    send: Send, status: int, payload: dict[str, str], headers: tuple[tuple[bytes, bytes], ...] = ()
+) -> None:
+    body = json.dumps(payload).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 def create_harness_app(handler: DefaultRequestHandler, card: AgentCard, token: str) -> ASGIApp:
@@ -127,4 +173,6 @@ def create_harness_app(handler: DefaultRequestHandler, card: AgentCard, token: s
         *create_agent_card_routes(card),
         *create_jsonrpc_routes(handler, rpc_url=RPC_PATH, enable_v0_3_compat=True),
     ]
-    return BearerTokenMiddleware(Starlette(routes=routes), token)
+    return BodyLimitMiddleware(
+        BearerTokenMiddleware(Starlette(routes=routes), token), MAX_BODY_BYTES
+    )

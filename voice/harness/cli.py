@@ -7,6 +7,8 @@ can connect; a stop signal shuts the parts down in order, leaving workflows to t
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import os
 import signal
 import sys
@@ -18,6 +20,11 @@ from voice.harness.runner import run_harness
 
 
 def serve_harness(settings: HarnessConfig, console: Console) -> None:
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # a2a-sdk warns once per open stream at shutdown that its dispatcher has stopped: noise.
+    logging.getLogger("a2a.server.events.event_queue_v2").setLevel(logging.ERROR)
     asyncio.run(_serve(settings, console))
     # Everything is shut down by now, but the Temporal SDK's Rust threads may still finish an
     # abandoned long poll and call into Python while the interpreter finalizes, which aborts
@@ -32,10 +39,9 @@ async def _serve(settings: HarnessConfig, console: Console) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    with console.status("starting Temporal, the worker and the A2A server..."):
-        harness = run_harness(settings)
-        endpoint = await harness.__aenter__()
-    try:
+    async with contextlib.AsyncExitStack() as running:
+        with console.status("starting Temporal, the worker and the A2A server..."):
+            endpoint = await running.enter_async_context(run_harness(settings))
         temporal = settings.temporal or f"embedded dev server at {endpoint.temporal}"
         console.print(
             f"[bold]voice harness[/]: A2A at [link]{endpoint.url}[/]"
@@ -49,6 +55,7 @@ async def _serve(settings: HarnessConfig, console: Console) -> None:
             soft_wrap=True,
             highlight=False,
         )
+        sys.stdout.flush()  # a parent process reads the URL and token from a pipe or file
         waiters = {
             asyncio.ensure_future(stop.wait()),
             asyncio.ensure_future(endpoint.stopped.wait()),
@@ -56,5 +63,3 @@ async def _serve(settings: HarnessConfig, console: Console) -> None:
         _, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         for waiter in pending:
             waiter.cancel()
-    finally:
-        await harness.__aexit__(None, None, None)

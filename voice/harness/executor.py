@@ -13,12 +13,11 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from a2a.helpers.proto_helpers import new_task_from_user_message, new_text_part
+from a2a.helpers.proto_helpers import new_data_part, new_task_from_user_message, new_text_part
 from a2a.server.agent_execution import AgentExecutor, RequestContext
 from a2a.server.events import EventQueue
 from a2a.server.tasks import TaskUpdater
-from a2a.types.a2a_pb2 import Part, TaskState
-from google.protobuf.struct_pb2 import Value
+from a2a.types.a2a_pb2 import TaskState
 from temporalio.client import (
     Client,
     WorkflowFailureError,
@@ -27,22 +26,22 @@ from temporalio.client import (
     WorkflowQueryRejectedError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import (
-    ApplicationError,
-    CancelledError,
-    TerminatedError,
-    TimeoutError,
-    WorkflowAlreadyStartedError,
-)
-from temporalio.service import RPCError
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from voice.harness.requests import BookingRequest, ResearchRequest, route_request
-from voice.harness.tracking import REJECTED_TEXT, ProgressTracker, started_text
+from voice.harness.tracking import (
+    REJECTED_TEXT,
+    ProgressTracker,
+    failure_report,
+    started_text,
+)
 from voice.harness.workflows import Progress, TaskOutcome
 
 logger = logging.getLogger(__name__)
 
 QUERY_TIMEOUT = timedelta(seconds=2)
+TEMPORAL_RETRY_S = 2.0
 
 
 class WorkflowExecutor(AgentExecutor):
@@ -79,7 +78,10 @@ class WorkflowExecutor(AgentExecutor):
             await updater.start_work(
                 updater.new_agent_message([new_text_part(started_text(request))])
             )
-        await self._follow(task_id, handle, updater)
+        try:
+            await self._follow(task_id, handle, updater)
+        finally:
+            self._cancelled.discard(task_id)
 
     async def _start_or_find(
         self, task_id: str, request: BookingRequest | ResearchRequest
@@ -103,57 +105,74 @@ class WorkflowExecutor(AgentExecutor):
     async def _follow(
         self, task_id: str, handle: WorkflowHandle[object, TaskOutcome], updater: TaskUpdater
     ) -> None:
+        """Report progress until the workflow ends, then its outcome.
+
+        Temporal being unreachable for a while (a cluster restart) is waited out: the
+        workflow goes on without us, and failing the A2A task would be a lie.
+        """
         tracker = ProgressTracker()
-        outcome_future = asyncio.ensure_future(handle.result())
-        try:
-            while not outcome_future.done():
-                try:
-                    progress = await handle.query(
-                        "progress", result_type=Progress, rpc_timeout=QUERY_TIMEOUT
-                    )
-                except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError) as exc:
-                    logger.debug("progress of %s not readable now: %s", task_id, exc)
-                else:
-                    update = tracker.on_progress(progress.step, progress.steps, progress.text)
-                    if update is not None and task_id not in self._cancelled:
-                        await updater.update_status(
-                            TaskState.TASK_STATE_WORKING,
-                            updater.new_agent_message([new_text_part(update.text)]),
-                            metadata=update.metadata,
-                        )
-                await asyncio.wait({outcome_future}, timeout=self._poll_s)
-            outcome = outcome_future.result()
-        except WorkflowFailureError as exc:
-            if task_id in self._cancelled:
+        while True:
+            outcome_future = asyncio.ensure_future(handle.result())
+            try:
+                while not outcome_future.done():
+                    await self._report_progress(task_id, handle, tracker, updater)
+                    await asyncio.wait({outcome_future}, timeout=self._poll_s)
+                outcome = outcome_future.result()
+                break
+            except WorkflowFailureError as exc:
+                if task_id not in self._cancelled:
+                    await self._report_failure(exc, updater)
                 return
-            await self._report_failure(exc, updater)
-            return
-        finally:
-            outcome_future.cancel()
+            except RPCError as exc:
+                if exc.status == RPCStatusCode.NOT_FOUND:  # gone (retention) or never started
+                    await updater.failed(
+                        updater.new_agent_message(
+                            [new_text_part(f"The task's workflow is gone ({exc.message}).")]
+                        )
+                    )
+                    return
+                logger.warning("following %s: Temporal unreachable (%s); retrying", task_id, exc)
+                await asyncio.sleep(TEMPORAL_RETRY_S)
+            finally:
+                outcome_future.cancel()
         if task_id in self._cancelled:
             return
         await updater.add_artifact(
             [
                 new_text_part(outcome.text),
-                Part(data=Value(string_value="\n".join(outcome.details))),
+                new_data_part({"details": outcome.details, "notice": outcome.notice}),
             ],
             name="result",
             last_chunk=True,
         )
         await updater.complete(updater.new_agent_message([new_text_part(outcome.text)]))
 
-    async def _report_failure(self, exc: WorkflowFailureError, updater: TaskUpdater) -> None:
-        cause = exc.cause
-        if isinstance(cause, CancelledError):
-            await updater.cancel(updater.new_agent_message([new_text_part("Cancelled.")]))
+    async def _report_progress(
+        self,
+        task_id: str,
+        handle: WorkflowHandle[object, TaskOutcome],
+        tracker: ProgressTracker,
+        updater: TaskUpdater,
+    ) -> None:
+        try:
+            progress = await handle.query(
+                "progress", result_type=Progress, rpc_timeout=QUERY_TIMEOUT
+            )
+        except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError) as exc:
+            # No worker at the moment (one was just killed), or Temporal is away: next poll.
+            logger.debug("progress of %s not readable now: %s", task_id, exc)
             return
-        if isinstance(cause, ApplicationError):
-            text = cause.message
-        elif isinstance(cause, TerminatedError | TimeoutError):
-            text = f"The task's workflow ended without a result ({cause})."
-        else:
-            text = f"The task failed ({cause or exc})."
-        await updater.failed(updater.new_agent_message([new_text_part(text)]))
+        update = tracker.on_progress(progress.step, progress.steps, progress.text)
+        if update is not None and task_id not in self._cancelled:
+            await updater.update_status(
+                TaskState.TASK_STATE_WORKING,
+                updater.new_agent_message([new_text_part(update.text)]),
+                metadata=update.metadata,
+            )
+
+    async def _report_failure(self, exc: WorkflowFailureError, updater: TaskUpdater) -> None:
+        state, text = failure_report(exc.cause)
+        await updater.update_status(state, updater.new_agent_message([new_text_part(text)]))
 
     async def cancel(self, context: RequestContext, event_queue: EventQueue) -> None:
         task_id, context_id = context.task_id, context.context_id

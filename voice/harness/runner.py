@@ -121,7 +121,7 @@ async def run_harness(config: Config | HarnessConfig) -> AsyncIterator[HarnessEn
 
         port = settings.port or free_port(settings.host)
         shown_host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
-        base_url = f"http://{shown_host}:{port}"
+        base_url = settings.public_url.rstrip("/") or f"http://{shown_host}:{port}"
         card = agent_card(base_url)
         executor = WorkflowExecutor(client, settings.task_queue, settings.poll_ms / 1000)
         handler = DefaultRequestHandler(

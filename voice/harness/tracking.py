@@ -1,4 +1,4 @@
-"""From a workflow's progress to the A2A updates a client sees (sans-IO).
+"""From a workflow's progress and end to the A2A updates a client sees (sans-IO).
 
 The server reads the workflow's `progress` query every poll; a client wants one status
 update per change, never the same line twice, and the step numbers to draw a bar or say
@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from a2a.types.a2a_pb2 import TaskState
+from temporalio.exceptions import ApplicationError, CancelledError, TerminatedError, TimeoutError
 
 from voice.harness.requests import BookingRequest, ResearchRequest
 
@@ -51,3 +54,14 @@ REJECTED_TEXT = (
     "This harness can book a table (e.g. 'book a table for 4 at Luigi's at 7pm') or research "
     "a question (e.g. 'research why the sky is blue'); the request asked for neither."
 )
+
+
+def failure_report(cause: BaseException | None) -> tuple[TaskState, str]:
+    """The A2A state and sentence for a workflow that ended without a result."""
+    if isinstance(cause, CancelledError):
+        return TaskState.TASK_STATE_CANCELED, "Cancelled."
+    if isinstance(cause, ApplicationError):  # the workflow's own words (e.g. what was undone)
+        return TaskState.TASK_STATE_FAILED, cause.message
+    if isinstance(cause, TerminatedError | TimeoutError):
+        return TaskState.TASK_STATE_FAILED, f"The task's workflow ended without a result ({cause})."
+    return TaskState.TASK_STATE_FAILED, f"The task failed ({cause})."
