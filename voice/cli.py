@@ -115,11 +115,19 @@ def talk(
 @app.command()
 def serve(
     config_path: Annotated[Path | None, typer.Option("--config", help="TOML config file")] = None,
-    host: Annotated[str | None, typer.Option(help="address to listen on [serve.host]")] = None,
-    port: Annotated[int | None, typer.Option(help="port to listen on [serve.port]")] = None,
+    host: Annotated[str | None, typer.Option(help="address to listen on \\[serve.host]")] = None,
+    port: Annotated[int | None, typer.Option(help="port to listen on \\[serve.port]")] = None,
     max_sessions: Annotated[
-        int | None, typer.Option(help="calls at once; more get 503 [serve.max_sessions]")
+        int | None, typer.Option(help="calls at once; more get 503 \\[serve.max_sessions]")
     ] = None,
+    harness: Annotated[
+        bool,
+        typer.Option(
+            "--harness",
+            help="run the durable harness in this process and delegate long tasks to it "
+            "\\[serve.harness]",
+        ),
+    ] = False,
 ) -> None:
     """Serve the talk page: open the printed URL in Chrome or Firefox and speak."""
     import uvicorn
@@ -136,6 +144,8 @@ def serve(
         if max_sessions < 1:
             raise _fail("--max-sessions must be at least 1")
         config.serve.max_sessions = max_sessions
+    if harness:
+        config.serve.harness = True
     try:
         with console.status("loading models..."):
             fastapi_app = create_app(config, load_models(config))
@@ -149,6 +159,11 @@ def serve(
         f"  (up to {config.serve.max_sessions} calls; Ctrl+C ends them and stops)",
         soft_wrap=True,
     )
+    if serving.harness:
+        console.print(
+            "long tasks go to the durable harness in this process "
+            f"(A2A on {config.harness.host}:{config.harness.port}, docs/harness.md)"
+        )
     try:
         uvicorn.run(fastapi_app, host=serving.host, port=serving.port, log_level="warning")
     except OSError as exc:

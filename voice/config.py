@@ -216,6 +216,9 @@ class ServeConfig:
     offers_per_minute: int = 30  # per client address; more are answered 429
     jitter_frames: int = 1  # 20 ms frames the server's jitter buffer holds (aiortc's own: 4)
     token: str = ""  # empty: a random token each start, printed in the URL
+    # Start the durable harness ([harness]) in this process and delegate long tasks to it
+    # ([delegate] is then on and points at it): the agent and its harness in one command.
+    harness: bool = False
 
 
 @dataclass

@@ -37,7 +37,7 @@ async def running_server(config: Config) -> AsyncIterator[tuple[str, Server]]:
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
     task = asyncio.create_task(server.serve())
-    for _ in range(500):
+    for _ in range(3000):  # its lifespan may start the harness beside it: a few seconds
         if server.started or task.done():
             break
         await asyncio.sleep(0.02)

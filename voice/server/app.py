@@ -7,12 +7,14 @@
 - `POST|GET /phone/answer?token=...` and `WS /phone/stream`: phone calls through a carrier's
   media stream (`media_stream_calls`), sharing the call slots with the page's calls.
 - `GET /healthz`: liveness and load; `GET /metrics`: Prometheus text.
+With `serve.harness`, the durable harness runs in the same process and calls delegate to it.
 Shutting the server down ends every call cleanly (the lifespan's exit).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import urllib.parse
 from collections.abc import AsyncIterator
@@ -74,8 +76,15 @@ def create_app(config: Config, models: Models, token: str | None = None) -> Fast
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        await asyncio.gather(server.phone_streams.close_all(), server.calls.close_all())
+        async with contextlib.AsyncExitStack() as beside:
+            if serve.harness:  # the durable harness in this process, long tasks delegated to it
+                from voice.harness.runner import run_harness
+
+                endpoint = await beside.enter_async_context(run_harness(config))
+                config.delegate.enabled = True
+                config.delegate.url, config.delegate.token = endpoint.url, endpoint.token
+            yield
+            await asyncio.gather(server.phone_streams.close_all(), server.calls.close_all())
 
     app = FastAPI(title="voice", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.server = server
