@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from voice.config import STAGES, Config, load_config
+from voice.config import STAGES, Config, load_config, sip_address
 from voice.errors import VoiceError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -120,8 +120,14 @@ def serve(
     max_sessions: Annotated[
         int | None, typer.Option(help="calls at once; more get 503 [serve.max_sessions]")
     ] = None,
+    sip: Annotated[
+        str | None,
+        typer.Option(help="also answer phone calls: SIP over UDP on host:port [serve.sip]"),
+    ] = None,
 ) -> None:
-    """Serve the talk page: open the printed URL in Chrome or Firefox and speak."""
+    """Serve the talk page: open the printed URL in Chrome or Firefox and speak.
+
+    With --sip, the same process answers SIP phone calls (docs/phone.md)."""
     import uvicorn
 
     from voice.providers.registry import load_models
@@ -136,6 +142,12 @@ def serve(
         if max_sessions < 1:
             raise _fail("--max-sessions must be at least 1")
         config.serve.max_sessions = max_sessions
+    if sip is not None:
+        try:
+            sip_address(sip)
+        except ValueError as exc:
+            raise _fail(f"--sip: {exc}") from None
+        config.serve.sip = sip
     try:
         with console.status("loading models..."):
             fastapi_app = create_app(config, load_models(config))
@@ -149,6 +161,8 @@ def serve(
         f"  (up to {config.serve.max_sessions} calls; Ctrl+C ends them and stops)",
         soft_wrap=True,
     )
+    if serving.sip:
+        console.print(f"[bold]voice serve[/]: phone calls to sip:agent@{serving.sip} (UDP)")
     try:
         uvicorn.run(fastapi_app, host=serving.host, port=serving.port, log_level="warning")
     except OSError as exc:

@@ -216,6 +216,12 @@ class ServeConfig:
     offers_per_minute: int = 30  # per client address; more are answered 429
     jitter_frames: int = 1  # 20 ms frames the server's jitter buffer holds (aiortc's own: 4)
     token: str = ""  # empty: a random token each start, printed in the URL
+    # Phone calls over SIP/RTP beside the page (docs/phone.md): "host:port" to listen on (UDP),
+    # empty: no SIP. Calls count in the same max_sessions as browser calls.
+    sip: str = ""
+    sip_allow: list[str] = field(default_factory=list)  # trunk addresses/networks; empty: any
+    sip_rtp_timeout_s: float = 10.0  # no RTP from the caller this long (not on hold): hang up
+    sip_ring_ms: int = 0  # ring this long before answering (180 Ringing, then 200 OK)
 
 
 @dataclass
@@ -415,3 +421,22 @@ def _validate(config: Config) -> None:
             f"serve.port 0-65535 (got {serve.max_sessions}, {serve.offers_per_minute}, "
             f"{serve.port})"
         )
+    if serve.sip:
+        try:
+            sip_address(serve.sip)
+        except ValueError as exc:
+            raise ConfigError(f"serve.sip: {exc}") from None
+
+
+def sip_address(text: str) -> tuple[str, int]:
+    """`serve.sip`'s "host:port" (port 5060 when left out) as a (host, port) pair."""
+    host, _, port_text = text.rpartition(":") if ":" in text else (text, "", "5060")
+    if not host:
+        raise ValueError(f"expected host:port, got {text!r}")
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise ValueError(f"the port in {text!r} is not a number") from None
+    if not 0 <= port < 65536:
+        raise ValueError(f"the port in {text!r} is not 0-65535")
+    return host, port

@@ -5,7 +5,8 @@
   401 without the right token, 400 for an offer that is not usable SDP audio, 429 when one
   address sends too many offers, 503 when every call slot is taken.
 - `GET /healthz`: liveness and load; `GET /metrics`: Prometheus text.
-Shutting the server down ends every call cleanly (the lifespan's exit).
+With `serve.sip` set, the same process answers phone calls over SIP/RTP (`sip_calls`), counted
+in the same call slots. Shutting the server down ends every call cleanly (the lifespan's exit).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from voice.server.access import OfferLimiter, bearer, new_token, token_ok
 from voice.server.calls import BadOffer, Busy, Calls, restrict_ice_hosts
 from voice.server.llm_slots import LLMSlots
 from voice.server.metrics import ServerMetrics
+from voice.server.sip_calls import SipCalls
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_SDP_CHARS = 64_000  # a browser's audio offer is a few kB
@@ -45,24 +47,33 @@ class Server:
     calls: Calls
     metrics: ServerMetrics
     limiter: OfferLimiter
+    sip: SipCalls | None = None  # phone calls, when `serve.sip` is set
 
 
 def create_app(config: Config, models: Models, token: str | None = None) -> FastAPI:
     serve = config.serve
     restrict_ice_hosts(serve.ice_hosts)
     metrics = ServerMetrics()
+    slots = LLMSlots(config, models, serve.max_sessions)  # browser and phone calls share them
     server = Server(
         config=config,
         token=token or serve.token or new_token(),
-        calls=Calls(config, LLMSlots(config, models, serve.max_sessions), metrics),
+        calls=Calls(config, slots, metrics),
         metrics=metrics,
         limiter=OfferLimiter(serve.offers_per_minute),
+        sip=SipCalls(config, slots, metrics) if serve.sip else None,
     )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        await server.calls.close_all()
+        if server.sip is not None:
+            await server.sip.start()
+        try:
+            yield
+        finally:
+            if server.sip is not None:
+                await server.sip.close()  # BYE to every phone call in progress
+            await server.calls.close_all()
 
     app = FastAPI(title="voice", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.server = server
@@ -98,7 +109,7 @@ def create_app(config: Config, models: Models, token: str | None = None) -> Fast
     async def healthz() -> dict[str, object]:
         return {
             "status": "ok",
-            "sessions": len(server.calls.active),
+            "sessions": len(server.calls.active) + (len(server.sip.active) if server.sip else 0),
             "max_sessions": config.serve.max_sessions,
         }
 
