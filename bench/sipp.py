@@ -75,23 +75,20 @@ def _ack(cseq: int = 1) -> str:
     return _send(_IN_DIALOG.format(method="ACK", cseq=cseq), retrans=False)
 
 
-def _answered() -> str:
-    return (
-        '  <recv response="100" optional="true"/>\n'
-        '  <recv response="180" optional="true"/>\n'
-        '  <recv response="200" rtd="true"/>\n'
-    )
-
-
-def _reinvite(cseq: int, direction: str) -> str:
+def _reinvite(cseq: int, direction: str) -> list[str]:
     body = _INVITE.replace("CSeq: 1 INVITE", f"CSeq: {cseq} INVITE").format(
         direction=f"a={direction}"
     )
     body = body.replace(
-        "To: <sip:agent@[remote_ip]:[remote_port]>",
-        "To: <sip:agent@[remote_ip]:[remote_port]>[peer_tag_param]",
+        "To: <sip:agent@[remote_ip]:[remote_port]>\n",
+        "To: <sip:agent@[remote_ip]:[remote_port]>[peer_tag_param]\n",
     )
-    return _send(body) + '  <recv response="200"/>\n' + _ack(cseq)
+    return [
+        _send(body),
+        '  <recv response="100" optional="true"/>\n',
+        '  <recv response="200"/>\n',
+        _ack(cseq),
+    ]
 
 
 @dataclass(frozen=True)
@@ -107,52 +104,62 @@ class Scenario:
     cancel_after_ms: int = 0  # CANCEL the INVITE this long after sending it (no answer)
 
     def xml(self) -> str:
-        parts = ['<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="voice">\n']
-        parts.append(_send(_INVITE.format(direction="a=sendrecv")))
+        # one entry per scenario element: SIPp's [branch-N] counts elements back
+        elements = [_send(_INVITE.format(direction="a=sendrecv"))]
         if self.cancel_after_ms:
-            parts.append('  <recv response="100" optional="true"/>\n')
-            parts.append('  <recv response="180"/>\n')
-            parts.append(f'  <pause milliseconds="{self.cancel_after_ms}"/>\n')
+            elements.append('  <recv response="100" optional="true"/>\n')
+            elements.append('  <recv response="180"/>\n')
+            elements.append(f'  <pause milliseconds="{self.cancel_after_ms}"/>\n')
             cancel = _IN_DIALOG.format(method="CANCEL", cseq=1).replace("[peer_tag_param]", "")
-            cancel = cancel.replace("branch=[branch]", "branch=[branch-1]")
-            parts.append(_send(cancel))
-            parts.append('  <recv response="200"/>\n  <recv response="487"/>\n')
-            parts.append(_ack().replace("branch=[branch]", "branch=[branch-2]"))
-            parts.append("</scenario>\n")
-            return "".join(parts)
-        parts.append(_answered())
-        parts.append(_ack())
+            elements.append(_send(cancel.replace("[branch]", f"[branch-{len(elements)}]")))
+            elements.append('  <recv response="200"/>\n')
+            elements.append('  <recv response="487"/>\n')
+            ack = _IN_DIALOG.format(method="ACK", cseq=1)
+            elements.append(_send(ack.replace("[branch]", f"[branch-{len(elements)}]"), False))
+            return _scenario(elements)
+        elements += [
+            '  <recv response="100" optional="true"/>\n',
+            '  <recv response="180" optional="true"/>\n',
+            '  <recv response="200" rtd="true"/>\n',
+            _ack(),
+        ]
         if self.audio is not None:
-            parts.append(f'  <nop><action><exec rtp_stream="{self.audio},1,0"/></action></nop>\n')
+            elements.append(
+                f'  <nop><action><exec rtp_stream="{self.audio},1,0"/></action></nop>\n'
+            )
         cseq = 2
         if self.hold_ms:
-            parts.append('  <pause milliseconds="1000"/>\n')
-            parts.append(_reinvite(cseq, "sendonly"))
-            parts.append(f'  <pause milliseconds="{self.hold_ms}"/>\n')
-            parts.append(_reinvite(cseq + 1, "sendrecv"))
+            elements.append('  <pause milliseconds="1000"/>\n')
+            elements += _reinvite(cseq, "sendonly")
+            elements.append(f'  <pause milliseconds="{self.hold_ms}"/>\n')
+            elements += _reinvite(cseq + 1, "sendrecv")
             cseq += 2
         for digit in self.dtmf:
             name = {"*": "star", "#": "pound"}.get(digit, digit)
             pcap = DTMF_PCAP_DIR / f"dtmf_2833_{name}.pcap"
-            parts.append(f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>\n')
-            parts.append('  <pause milliseconds="400"/>\n')
+            elements.append(f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>\n')
+            elements.append('  <pause milliseconds="400"/>\n')
         if self.expect_bye:
-            parts.append('  <recv request="BYE" timeout="60000"/>\n')
-            parts.append(
-                _send(
-                    "SIP/2.0 200 OK\n[last_Via:]\n[last_From:]\n[last_To:]\n[last_Call-ID:]\n"
-                    "[last_CSeq:]\nContent-Length: 0\n",
-                    retrans=False,
-                )
+            elements.append('  <recv request="BYE" timeout="60000"/>\n')
+            ok = (
+                "SIP/2.0 200 OK\n[last_Via:]\n[last_From:]\n[last_To:]\n[last_Call-ID:]\n"
+                "[last_CSeq:]\nContent-Length: 0\n"
             )
-            parts.append("</scenario>\n")
-            return "".join(parts)
-        parts.append(f'  <pause milliseconds="{self.talk_ms}"/>\n')
+            elements.append(_send(ok, retrans=False))
+            return _scenario(elements)
+        elements.append(f'  <pause milliseconds="{self.talk_ms}"/>\n')
         if self.hang_up:
-            parts.append(_send(_IN_DIALOG.format(method="BYE", cseq=cseq)))
-            parts.append('  <recv response="200" crlf="true"/>\n')
-        parts.append("</scenario>\n")
-        return "".join(parts)
+            elements.append(_send(_IN_DIALOG.format(method="BYE", cseq=cseq)))
+            elements.append('  <recv response="200" crlf="true"/>\n')
+        return _scenario(elements)
+
+
+def _scenario(elements: list[str]) -> str:
+    return (
+        '<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="voice">\n'
+        + "".join(elements)
+        + "</scenario>\n"
+    )
 
 
 def write_ulaw(clip: Clip, path: Path) -> Path:

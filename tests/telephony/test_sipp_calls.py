@@ -63,3 +63,79 @@ def test_a_phone_call_hears_the_question_and_the_caller_hears_the_answer(
             assert jiwer.cer(words(said), words(heard)) <= 0.5, (said, heard)
 
     asyncio.run(main())
+
+
+def test_a_call_cancelled_while_ringing_is_never_answered(models: Models, tmp_path: Path) -> None:
+    async def main() -> None:
+        async with sip_endpoint(sip_config(sip_ring_ms=2_000), models) as endpoint:
+            code, log, _ = await call(endpoint, Scenario(cancel_after_ms=300), tmp_path)
+            assert code == 0, log  # 200 to the CANCEL, 487 to the INVITE
+            (ended,) = endpoint.ended
+            assert ended.ended_by == "cancel" and ended.session is None
+            assert endpoint.slots.free == 1
+
+    asyncio.run(main())
+
+
+def test_shutdown_sends_bye_to_a_call_in_progress(models: Models, tmp_path: Path) -> None:
+    async def main() -> None:
+        async with sip_endpoint(sip_config(), models) as endpoint:
+            caller = asyncio.create_task(
+                call(endpoint, Scenario(audio=question(tmp_path), expect_bye=True), tmp_path)
+            )
+            for _ in range(200):
+                if endpoint.active:
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(1.0)
+            await endpoint.close()  # what `voice serve` does on Ctrl+C
+            code, log, _ = await caller
+            assert code == 0, log  # SIPp got the BYE and answered it
+            (ended,) = endpoint.ended
+            assert ended.ended_by == "agent"
+
+    asyncio.run(main())
+
+
+def test_hold_and_resume_by_re_invite_keep_the_call(models: Models, tmp_path: Path) -> None:
+    async def main() -> None:
+        async with sip_endpoint(sip_config(sip_rtp_timeout_s=1.0), models) as endpoint:
+            # on hold for 2 s, longer than the RTP timeout: a held call is not a vanished one
+            scenario = Scenario(hold_ms=2_000, talk_ms=500)
+            code, log, _ = await call(endpoint, scenario, tmp_path)
+            assert code == 0, log
+            (ended,) = endpoint.ended
+            assert ended.holds == [True, False]
+            assert ended.ended_by == "caller"
+
+    asyncio.run(main())
+
+
+def test_a_caller_that_vanishes_is_hung_up_when_its_rtp_stops(
+    models: Models, tmp_path: Path
+) -> None:
+    async def main() -> None:
+        async with sip_endpoint(sip_config(sip_rtp_timeout_s=1.0), models) as endpoint:
+            code, log, _ = await call(endpoint, Scenario(hang_up=False, talk_ms=0), tmp_path)
+            assert code == 0, log
+            for _ in range(100):
+                if endpoint.ended:
+                    break
+                await asyncio.sleep(0.05)
+            (ended,) = endpoint.ended
+            assert ended.ended_by == "timeout"
+            assert endpoint.slots.free == 1
+
+    asyncio.run(main())
+
+
+def test_dtmf_digits_reach_the_session(models: Models, tmp_path: Path) -> None:
+    async def main() -> None:
+        async with sip_endpoint(sip_config(), models) as endpoint:
+            code, log, _ = await call(endpoint, Scenario(dtmf="1#", talk_ms=500), tmp_path)
+            assert code == 0, log
+            (ended,) = endpoint.ended
+            assert ended.session is not None
+            assert ended.session.result.dtmf == ["1", "#"]
+
+    asyncio.run(main())

@@ -65,6 +65,7 @@ class SipCall:
     hanging_up: bool = False
     ended_by: str = ""  # "caller" (BYE), "cancel", "timeout" (RTP stopped), "agent", "no-ack"
     turns: list[TurnTrace] = field(default_factory=list)
+    holds: list[bool] = field(default_factory=list)  # each accepted re-INVITE: on hold or not
 
 
 class SipCalls:
@@ -153,6 +154,7 @@ class SipCalls:
             self._respond(invite, 488, "Not Acceptable Here")  # a codec change is not supported
             return
         rtp.update(remote=plan.remote, on_hold=plan.on_hold)
+        call.holds.append(plan.on_hold)
         log.info("SIP call %s: re-INVITE (on hold: %s)", call.id, plan.on_hold)
         invite.accept(parse_sdp(plan.answer_sdp))
 
