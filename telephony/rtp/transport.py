@@ -55,7 +55,7 @@ class _Socket(asyncio.DatagramProtocol):
         self._owner = owner
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
-        self._owner.receive(data)
+        self._owner.receive(data, (str(addr[0]), int(str(addr[1]))))
 
     def error_received(self, exc: Exception) -> None:  # ICMP unreachable: the caller's gone
         log.debug("RTP socket: %s", exc)
@@ -99,6 +99,7 @@ class RtpTransport:
         self._queued = asyncio.Event()
         self._ended = asyncio.Event()
         self._socket: asyncio.DatagramTransport | None = None
+        self._source: tuple[str, int] | None = None  # where the caller's RTP comes from
         self._sender: asyncio.Task[None] | None = None
         self._last_heard_ns = time.monotonic_ns()
         self._sequence = random.randrange(0x10000)
@@ -119,6 +120,8 @@ class RtpTransport:
 
     def update(self, *, remote: tuple[str, int], on_hold: bool) -> None:
         """A re-INVITE moved the caller or put the call on (or off) hold."""
+        if remote != self.remote:
+            self._source = None  # the caller moved: latch again
         self.remote = remote
         self.on_hold = on_hold
         self._last_heard_ns = time.monotonic_ns()
@@ -141,13 +144,21 @@ class RtpTransport:
 
     # -- in ----------------------------------------------------------------------------------
 
-    def receive(self, data: bytes) -> None:
-        """One datagram from the socket (never raises: a bad packet is counted and dropped)."""
+    def receive(self, data: bytes, source: tuple[str, int] = ("", 0)) -> None:
+        """One datagram from the socket (never raises: a bad packet is counted and dropped).
+
+        The first source to send RTP is the caller's (latching, as SBCs do: a caller behind NAT
+        sends from another port than its SDP says); datagrams from anywhere else are then
+        dropped, so nobody else can talk into the call."""
+        if self._source is not None and source != self._source:
+            self.stats.bad_packets += 1
+            return
         try:
             packet = parse_rtp(data)
         except RtpError:
             self.stats.bad_packets += 1
             return
+        self._source = source
         now = time.monotonic_ns()
         if packet.payload_type == self.dtmf_payload_type:
             self._last_heard_ns = now
