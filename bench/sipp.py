@@ -53,7 +53,8 @@ a=inactive
 """
 
 _IN_DIALOG = """\
-{method} sip:agent@[remote_ip]:[remote_port] SIP/2.0
+{method} [next_url] SIP/2.0
+[routes]
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
 From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
 To: <sip:agent@[remote_ip]:[remote_port]>[peer_tag_param]
@@ -82,6 +83,9 @@ def _reinvite(cseq: int, direction: str) -> list[str]:
     body = body.replace(
         "To: <sip:agent@[remote_ip]:[remote_port]>\n",
         "To: <sip:agent@[remote_ip]:[remote_port]>[peer_tag_param]\n",
+    ).replace(
+        "INVITE sip:agent@[remote_ip]:[remote_port] SIP/2.0\n",
+        "INVITE [next_url] SIP/2.0\n[routes]\n",
     )
     return [
         _send(body),
@@ -110,17 +114,26 @@ class Scenario:
             elements.append('  <recv response="100" optional="true"/>\n')
             elements.append('  <recv response="180"/>\n')
             elements.append(f'  <pause milliseconds="{self.cancel_after_ms}"/>\n')
-            cancel = _IN_DIALOG.format(method="CANCEL", cseq=1).replace("[peer_tag_param]", "")
+            cancel = (
+                _IN_DIALOG.format(method="CANCEL", cseq=1)
+                .replace("[peer_tag_param]", "")
+                .replace("[next_url]", "sip:agent@[remote_ip]:[remote_port]")
+                .replace("[routes]\n", "")
+            )
             elements.append(_send(cancel.replace("[branch]", f"[branch-{len(elements)}]")))
             elements.append('  <recv response="200"/>\n')
             elements.append('  <recv response="487"/>\n')
-            ack = _IN_DIALOG.format(method="ACK", cseq=1)
+            ack = (
+                _IN_DIALOG.format(method="ACK", cseq=1)
+                .replace("[next_url]", "sip:agent@[remote_ip]:[remote_port]")
+                .replace("[routes]\n", "")
+            )
             elements.append(_send(ack.replace("[branch]", f"[branch-{len(elements)}]"), False))
             return _scenario(elements)
         elements += [
             '  <recv response="100" optional="true"/>\n',
             '  <recv response="180" optional="true"/>\n',
-            '  <recv response="200" rtd="true"/>\n',
+            '  <recv response="200" rtd="true" rrs="true"/>\n',  # keep the route set
             _ack(),
         ]
         if self.audio is not None:

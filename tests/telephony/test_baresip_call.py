@@ -24,7 +24,7 @@ def test_baresip_hears_the_answer_the_agent_gave(models: Models, tmp_path: Path)
         mic = microphone(read_wav(CORPUS / "weather-question.wav"), tmp_path / "mic.wav")
         folder = write_config(tmp_path / "baresip", mic, free_udp_port())
         async with sip_endpoint(sip_config(), models) as endpoint:
-            code, log = await call(folder, (endpoint.host, endpoint.port), seconds=10)
+            code, log = await call(folder, (endpoint.host, endpoint.port), seconds=14)
             assert code == 0, log
             for _ in range(200):
                 if not endpoint.active:

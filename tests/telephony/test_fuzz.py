@@ -168,6 +168,7 @@ def test_a_flood_of_malformed_datagrams_leaves_a_call_unharmed(
             assert mine and mine[0].ended_by == "caller"
             assert any("weather" in t.transcript.lower() for t in mine[0].turns)
             assert len(ear.packets) >= 25  # the answer came back
-            assert victim.rtp.stats.bad_packets >= 1_000  # the flood reached the call's port
+            # the flood reached the call's port (the kernel drops what overflows its buffer)
+            assert victim.rtp.stats.bad_packets >= 200
 
     asyncio.run(main())
