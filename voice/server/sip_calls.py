@@ -108,7 +108,11 @@ class SipCalls:
     def _on_invite(self, invite: IncomingCall) -> None:
         call_id = invite.call_id
         if call_id in self.active:
-            return  # a retransmitted INVITE: the answer is on its way
+            # A retransmitted INVITE: the answer is on its way. aiosipua took it for a new call
+            # and replaced the call it tracks (a new To tag the ACK would not match): put back
+            # the one being answered.
+            self.uas._calls[call_id] = self.active[call_id].invite
+            return
         if not self.allow.allows(invite.source_addr[0]):
             self.metrics.errors.labels("sip_forbidden").inc()
             invite.reject(403, "Forbidden")
