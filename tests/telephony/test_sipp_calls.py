@@ -139,3 +139,32 @@ def test_dtmf_digits_reach_the_session(models: Models, tmp_path: Path) -> None:
             assert ended.session.result.dtmf == ["1", "#"]
 
     asyncio.run(main())
+
+
+def test_a_retransmitted_invite_does_not_fork_the_call(models: Models) -> None:
+    from tests.telephony.test_serve_sip import invite
+
+    async def main() -> None:
+        async with sip_endpoint(sip_config(sip_ring_ms=300), models) as endpoint:
+            loop = asyncio.get_running_loop()
+            replies: asyncio.Queue[bytes] = asyncio.Queue()
+
+            class Phone(asyncio.DatagramProtocol):
+                def datagram_received(self, data: bytes, addr: object) -> None:
+                    replies.put_nowait(data)
+
+            phone, _ = await loop.create_datagram_endpoint(Phone, local_addr=("127.0.0.1", 0))
+            port = phone.get_extra_info("sockname")[1]
+            message = invite("retransmitted-1", port)
+            phone.sendto(message, (endpoint.host, endpoint.port))
+            await asyncio.sleep(0.1)
+            phone.sendto(message, (endpoint.host, endpoint.port))  # lost 100: sent again
+            status = b""
+            while not status.startswith(b"SIP/2.0 200"):
+                status = await asyncio.wait_for(replies.get(), 10)
+            assert len(endpoint.active) == 1
+            call = endpoint.active["retransmitted-1"]
+            assert endpoint.uas.get_call("retransmitted-1") is call.invite
+            phone.close()
+
+    asyncio.run(main())
