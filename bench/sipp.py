@@ -106,6 +106,7 @@ class Scenario:
     hang_up: bool = True  # False: the caller vanishes (no BYE, no more RTP)
     expect_bye: bool = False  # the agent hangs up: wait for its BYE and answer 200
     cancel_after_ms: int = 0  # CANCEL the INVITE this long after sending it (no answer)
+    auth: tuple[str, str] | None = None  # answer a 401 with digest credentials (user, password)
 
     def xml(self) -> str:
         # one entry per scenario element: SIPp's [branch-N] counts elements back
@@ -130,17 +131,32 @@ class Scenario:
             )
             elements.append(_send(ack.replace("[branch]", f"[branch-{len(elements)}]"), False))
             return _scenario(elements)
+        invite_cseq = 1
+        if self.auth is not None:
+            elements.append('  <recv response="100" optional="true"/>\n')
+            elements.append('  <recv response="401" auth="true"/>\n')
+            ack = (
+                _IN_DIALOG.format(method="ACK", cseq=1)
+                .replace("[next_url]", "sip:agent@[remote_ip]:[remote_port]")
+                .replace("[routes]\n", "")
+            )
+            elements.append(_send(ack.replace("[branch]", f"[branch-{len(elements)}]"), False))
+            invite_cseq = 2
+            authenticated = _INVITE.format(direction="a=sendrecv").replace(
+                "CSeq: 1 INVITE\n", "CSeq: 2 INVITE\n[authentication]\n"
+            )
+            elements.append(_send(authenticated))
         elements += [
             '  <recv response="100" optional="true"/>\n',
             '  <recv response="180" optional="true"/>\n',
             '  <recv response="200" rtd="true" rrs="true"/>\n',  # keep the route set
-            _ack(),
+            _ack(invite_cseq),
         ]
         if self.audio is not None:
             elements.append(
                 f'  <nop><action><exec rtp_stream="{self.audio},1,0"/></action></nop>\n'
             )
-        cseq = 2
+        cseq = invite_cseq + 1
         if self.hold_ms:
             elements.append('  <pause milliseconds="1000"/>\n')
             elements += _reinvite(cseq, "sendonly")
@@ -275,6 +291,7 @@ async def run_sipp(
         "-p", str(free_udp_port()),
         "-mp", str(free_media_port()),
         "-nostdin",
+        *(["-au", scenario.auth[0], "-ap", scenario.auth[1]] if scenario.auth else []),
         "-timeout", f"{int(timeout_s)}s",
         "-timeout_error",
         "-trace_err",

@@ -222,6 +222,10 @@ class ServeConfig:
     sip_allow: list[str] = field(default_factory=list)  # trunk addresses/networks; empty: any
     sip_rtp_timeout_s: float = 10.0  # no RTP from the caller this long (not on hold): hang up
     sip_ring_ms: int = 0  # ring this long before answering (180 Ringing, then 200 OK)
+    # Digest authentication of INVITEs (401 challenge); empty user: none, the allow-list only
+    sip_auth_user: str = ""
+    sip_auth_password: str = ""
+    sip_auth_realm: str = "voice"
 
 
 @dataclass

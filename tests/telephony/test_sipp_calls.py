@@ -168,3 +168,26 @@ def test_a_retransmitted_invite_does_not_fork_the_call(models: Models) -> None:
             phone.close()
 
     asyncio.run(main())
+
+
+def test_digest_authentication_challenges_and_admits_the_trunk(
+    models: Models, tmp_path: Path
+) -> None:
+    async def main() -> None:
+        config = sip_config(sip_auth_user="trunk", sip_auth_password="secret")
+        for name in ("stranger", "wrong", "trunk"):
+            (tmp_path / name).mkdir()
+        async with sip_endpoint(config, models) as endpoint:
+            stranger = await call(endpoint, Scenario(talk_ms=200), tmp_path / "stranger", 5)
+            assert stranger[0] != 0 and "401" in stranger[1]  # no credentials: 401, not a call
+            assert not endpoint.ended
+            wrong = Scenario(talk_ms=200, auth=("trunk", "guess"))
+            assert (await call(endpoint, wrong, tmp_path / "wrong", 5))[0] != 0
+            assert not endpoint.ended
+            trunk = Scenario(talk_ms=200, auth=("trunk", "secret"))
+            code, log, _ = await call(endpoint, trunk, tmp_path / "trunk")
+            assert code == 0, log
+            (ended,) = endpoint.ended
+            assert ended.ended_by == "caller"
+
+    asyncio.run(main())

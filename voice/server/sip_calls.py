@@ -3,8 +3,9 @@
 aiosipua does SIP (parsing, the UAS's transactions and dialogs, 100 Trying, 2xx
 retransmission until ACK, CANCEL -> 487, BYE, OPTIONS); `telephony.sip.media` answers the
 SDP offer and `telephony.rtp.transport` carries the audio. This module only decides: who may
-call (the allow-list: 403), whether there is room (the browser calls' LLM slots: 486 when
-every slot is taken, 503 while shutting down), and what the offer allows (488). Each call owns
+call (the allow-list: 403; digest authentication when configured: 401), whether there is
+room (the browser calls' LLM slots: 486 when every slot is taken, 503 while shutting down),
+and what the offer allows (488). Each call owns
 its RTP socket, its session and one slot; whatever happens in one call, the others go on.
 A call ends on the caller's BYE or CANCEL, when the caller's RTP stops (`sip_rtp_timeout_s`),
 when the ACK never comes, or at shutdown, when the agent sends BYE to every call in progress.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -23,6 +25,7 @@ from aiosipua.transport import UdpSipTransport, _UdpProtocol
 
 from telephony.rtp.transport import RtpTransport
 from telephony.sip.access import AllowList
+from telephony.sip.digest import DigestGuard
 from telephony.sip.media import MediaPlan, NotAcceptable, answer_offer
 from voice.agent.session import VoiceSession
 from voice.config import Config, sip_address
@@ -81,6 +84,12 @@ class SipCalls:
         self.metrics = metrics
         self.host, self.port = sip_address(config.serve.sip)
         self.allow = AllowList(config.serve.sip_allow)
+        serve = config.serve
+        self.digest = (
+            DigestGuard(serve.sip_auth_realm, serve.sip_auth_user, serve.sip_auth_password)
+            if serve.sip_auth_user
+            else None
+        )
         self.active: dict[str, SipCall] = {}
         self.ended: list[SipCall] = []  # the last calls that ended (tests and the bench read)
         self.on_ended = on_ended
@@ -116,6 +125,17 @@ class SipCalls:
         if not self.allow.allows(invite.source_addr[0]):
             self.metrics.errors.labels("sip_forbidden").inc()
             invite.reject(403, "Forbidden")
+            return
+        if self.digest is not None and not self.digest.allows(
+            "INVITE", invite.invite.get_header("authorization"), time.time()
+        ):
+            self._respond(
+                invite,
+                401,
+                "Unauthorized",
+                extra={"WWW-Authenticate": self.digest.challenge(time.time())},
+            )
+            invite.dialog.terminate()  # the ACK to the 401 ends the transaction
             return
         if not self.accepting:
             invite.reject(503, "Service Unavailable")
@@ -176,15 +196,22 @@ class SipCalls:
             asyncio.get_running_loop().create_task(self.hang_up(call_id, why))
 
     def _respond(
-        self, invite: IncomingCall, code: int, reason: str, sdp: object | None = None
+        self,
+        invite: IncomingCall,
+        code: int,
+        reason: str,
+        sdp: object | None = None,
+        extra: dict[str, str] | None = None,
     ) -> None:
-        """A response to an in-dialog INVITE that keeps the dialog (aiosipua's `reject()`
-        would end it)."""
+        """A response to an INVITE that keeps the dialog (aiosipua's `reject()` would end it)
+        and may carry extra headers (its `reject()` cannot)."""
         if code == 200:
             invite.accept(invite.sdp_answer)
             return
         response = invite.dialog.create_response(invite.invite, code, reason)
         response.headers.set_single("User-Agent", USER_AGENT)
+        for name, value in (extra or {}).items():
+            response.headers.set_single(name, value)
         self.uas.transport.send_reply(response)
 
     def _rtp_port(self, call: SipCall) -> int:
