@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from aiosipua import IncomingCall, SipRequest, SipUAS, parse_sdp
+from aiosipua import DialogState, IncomingCall, SipRequest, SipUAS, parse_sdp
 from aiosipua.transport import UdpSipTransport, _UdpProtocol
 
 from telephony.rtp.transport import RtpTransport
@@ -243,6 +243,9 @@ class SipCalls:
         except Exception:  # one call's failure never harms another
             log.exception("SIP call %s failed", call.id)
             self.metrics.errors.labels("call").inc()
+            if call.invite.dialog.state == DialogState.EARLY and not call.hanging_up:
+                with contextlib.suppress(Exception):  # not answered yet: say so, do not ring on
+                    call.invite.reject(500, "Server Internal Error")
         finally:
             if not call.hanging_up:
                 asyncio.get_running_loop().create_task(
