@@ -26,7 +26,7 @@ DTMF_PCAP_DIR = Path("/usr/share/sip-tester")  # RFC 4733 captures SIPp ships (p
 
 _INVITE = """\
 INVITE sip:agent@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+Via: SIP/2.0/[transport] [local_ip]:[local_port];rport;branch=[branch]
 From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
 To: <sip:agent@[remote_ip]:[remote_port]>
 Call-ID: [call_id]
@@ -55,7 +55,7 @@ a=inactive
 _IN_DIALOG = """\
 {method} [next_url] SIP/2.0
 [routes]
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+Via: SIP/2.0/[transport] [local_ip]:[local_port];rport;branch=[branch]
 From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
 To: <sip:agent@[remote_ip]:[remote_port]>[peer_tag_param]
 Call-ID: [call_id]
@@ -107,6 +107,7 @@ class Scenario:
     expect_bye: bool = False  # the agent hangs up: wait for its BYE and answer 200
     cancel_after_ms: int = 0  # CANCEL the INVITE this long after sending it (no answer)
     auth: tuple[str, str] | None = None  # answer a 401 with digest credentials (user, password)
+    tcp: bool = False  # SIP over one TCP connection (SIPp's -t t1) instead of UDP
 
     def xml(self) -> str:
         # one entry per scenario element: SIPp's [branch-N] counts elements back
@@ -292,6 +293,7 @@ async def run_sipp(
         "-mp", str(free_media_port()),
         "-nostdin",
         *(["-au", scenario.auth[0], "-ap", scenario.auth[1]] if scenario.auth else []),
+        *(["-t", "t1"] if scenario.tcp else []),
         "-timeout", f"{int(timeout_s)}s",
         "-timeout_error",
         "-trace_err",

@@ -219,6 +219,7 @@ class ServeConfig:
     # Phone calls over SIP/RTP beside the page (docs/phone.md): "host:port" to listen on (UDP),
     # empty: no SIP. Calls count in the same max_sessions as browser calls.
     sip: str = ""
+    sip_tcp: bool = False  # also listen on TCP, on the same host:port
     sip_allow: list[str] = field(default_factory=list)  # trunk addresses/networks; empty: any
     sip_rtp_timeout_s: float = 10.0  # no RTP from the caller this long (not on hold): hang up
     sip_ring_ms: int = 0  # ring this long before answering (180 Ringing, then 200 OK)

@@ -191,3 +191,16 @@ def test_digest_authentication_challenges_and_admits_the_trunk(
             assert ended.ended_by == "caller"
 
     asyncio.run(main())
+
+
+def test_a_call_over_tcp(models: Models, tmp_path: Path) -> None:
+    async def main() -> None:
+        async with sip_endpoint(sip_config(sip_tcp=True), models) as endpoint:
+            scenario = Scenario(audio=question(tmp_path), talk_ms=7_000, tcp=True)
+            code, log, ear = await call(endpoint, scenario, tmp_path)
+            assert code == 0, log
+            (ended,) = endpoint.ended
+            assert ended.ended_by == "caller"
+            assert len(ear.packets) >= 25
+
+    asyncio.run(main())

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiosipua import DialogState, IncomingCall, SipRequest, SipUAS, parse_sdp
-from aiosipua.transport import UdpSipTransport, _UdpProtocol
+from aiosipua.transport import SipTransport, TcpSipTransport, UdpSipTransport, _UdpProtocol
 
 from telephony.rtp.transport import RtpTransport
 from telephony.sip.access import AllowList
@@ -94,23 +94,36 @@ class SipCalls:
         self.ended: list[SipCall] = []  # the last calls that ended (tests and the bench read)
         self.on_ended = on_ended
         self.accepting = True
-        self._transport = _UdpTransport(local_addr=(self.host, self.port))
-        self.uas = SipUAS(self._transport, user_agent=USER_AGENT)
-        self.uas.on_invite = self._on_invite
-        self.uas.on_reinvite = self._on_reinvite
-        self.uas.on_bye = self._on_bye
-        self.uas.on_cancel = self._on_cancel
-        self.uas.on_ack_timeout = self._on_ack_timeout
+        transports: list[SipTransport] = [_UdpTransport(local_addr=(self.host, self.port))]
+        if serve.sip_tcp:
+            transports.append(TcpSipTransport(local_addr=(self.host, self.port)))
+        self.servers = [self._wire(SipUAS(t, user_agent=USER_AGENT)) for t in transports]
+        self.uas = self.servers[0]  # UDP
+
+    def _wire(self, uas: SipUAS) -> SipUAS:
+        uas.on_invite = self._on_invite
+        uas.on_reinvite = self._on_reinvite
+        uas.on_bye = self._on_bye
+        uas.on_cancel = self._on_cancel
+        uas.on_ack_timeout = self._on_ack_timeout
+        return uas
+
+    def _uas_of(self, invite: IncomingCall) -> SipUAS:
+        """The server (UDP or TCP) the call came in on."""
+        return next((u for u in self.servers if u.transport is invite.transport), self.uas)
 
     async def start(self) -> None:
-        await self.uas.start()
-        log.info("SIP: listening on udp %s:%d", self.host, self.port)
+        for uas in self.servers:
+            await uas.start()
+        kinds = "udp and tcp" if len(self.servers) > 1 else "udp"
+        log.info("SIP: listening on %s %s:%d", kinds, self.host, self.port)
 
     async def close(self) -> None:
         """Graceful shutdown: refuse new calls (503), BYE every call, then stop listening."""
         self.accepting = False
         await asyncio.gather(*(self.hang_up(cid, "agent") for cid in list(self.active)))
-        await self.uas.stop()
+        for uas in self.servers:
+            await uas.stop()
 
     # -- SIP events (aiosipua calls these synchronously) --------------------------------------
 
@@ -120,7 +133,7 @@ class SipCalls:
             # A retransmitted INVITE: the answer is on its way. aiosipua took it for a new call
             # and replaced the call it tracks (a new To tag the ACK would not match): put back
             # the one being answered.
-            self.uas._calls[call_id] = self.active[call_id].invite
+            self._uas_of(invite)._calls[call_id] = self.active[call_id].invite
             return
         if not self.allow.allows(invite.source_addr[0]):
             self.metrics.errors.labels("sip_forbidden").inc()
@@ -212,7 +225,7 @@ class SipCalls:
         response.headers.set_single("User-Agent", USER_AGENT)
         for name, value in (extra or {}).items():
             response.headers.set_single(name, value)
-        self.uas.transport.send_reply(response)
+        self._uas_of(invite).transport.send_reply(response)
 
     def _rtp_port(self, call: SipCall) -> int:
         return call.rtp.port if call.rtp is not None else 0
@@ -236,7 +249,7 @@ class SipCalls:
             rtp.update(remote=plan.remote, on_hold=plan.on_hold)
             if serve.sip_ring_ms > 0:
                 await asyncio.sleep(serve.sip_ring_ms / 1000)
-            if call.hanging_up or self.uas.get_call(call.id) is None:
+            if call.hanging_up or self._uas_of(call.invite).get_call(call.id) is None:
                 return  # cancelled while ringing
             call.invite.accept(parse_sdp(plan.answer_sdp))
             await self._run(call, rtp, plan)
