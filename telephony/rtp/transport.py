@@ -11,6 +11,8 @@
   `lookahead_ms` is queued (a playout buffer's pace). Idle, nothing is sent (silence suppression;
   the next talk spurt carries the marker bit and goes out at once). `clear_audio()` drops every
   queued packet and the encoder's filter tail: the caller hears at most the packet on the wire.
+- RTCP: a receiver report (`rtcp`) to the caller's RTP port + 1 every `rtcp_interval_s`, from
+  the odd port above the call's RTP port.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from telephony.g711 import Law, PhoneDecoder, PhoneEncoder
 from telephony.rtp.dtmf import DtmfReceiver
 from telephony.rtp.jitter import JitterBuffer
 from telephony.rtp.packet import RtpError, RtpPacket, build_rtp, parse_rtp
+from telephony.rtp.rtcp import ReceptionStats
 from voice.audio import FRAME_NS, FRAME_SAMPLES
 from voice.pipeline.frames import AudioFrame
 
@@ -72,6 +75,7 @@ class RtpTransport:
         rtp_timeout_s: float = 10.0,
         lookahead_ms: int = 40,
         jitter_depth: int = 3,
+        rtcp_interval_s: float = 5.0,
     ) -> None:
         self.law: Law = law
         self.payload_type = payload_type
@@ -101,6 +105,11 @@ class RtpTransport:
         self._socket: asyncio.DatagramTransport | None = None
         self._source: tuple[str, int] | None = None  # where the caller's RTP comes from
         self._sender: asyncio.Task[None] | None = None
+        self._rtcp: asyncio.DatagramTransport | None = None
+        self._reporter: asyncio.Task[None] | None = None
+        self.reception = ReceptionStats()
+        self.rtcp_interval_s = rtcp_interval_s
+        self.reports_sent = 0
         self._last_heard_ns = time.monotonic_ns()
         self._sequence = random.randrange(0x10000)
         self._timestamp = random.randrange(0x100000000)
@@ -109,14 +118,43 @@ class RtpTransport:
     # -- life --------------------------------------------------------------------------------
 
     async def open(self, host: str) -> int:
-        """Bind the call's RTP socket on `host` (a free port) and return the port."""
+        """Bind the call's RTP socket on `host` (an even port) and RTCP on the next one, and
+        return the RTP port."""
         loop = asyncio.get_running_loop()
-        socket, _ = await loop.create_datagram_endpoint(lambda: _Socket(self), local_addr=(host, 0))
+        for _ in range(100):  # RFC 3550: RTP on an even port, RTCP on the odd one above
+            socket, _ = await loop.create_datagram_endpoint(
+                lambda: _Socket(self), local_addr=(host, 0)
+            )
+            port = int(socket.get_extra_info("sockname")[1])
+            if port % 2 == 0 and port < 65535:
+                try:
+                    self._rtcp, _ = await loop.create_datagram_endpoint(
+                        asyncio.DatagramProtocol, local_addr=(host, port + 1)
+                    )
+                except OSError:
+                    pass
+                else:
+                    break
+            socket.close()
+        else:
+            raise OSError(f"no free RTP/RTCP port pair on {host}")
         self._socket = socket
+        self.port = port
         self._last_heard_ns = time.monotonic_ns()
         self._sender = asyncio.create_task(self._send_paced(), name="rtp-sender")
-        self.port = int(socket.get_extra_info("sockname")[1])
+        self._reporter = asyncio.create_task(self._report(), name="rtcp-reports")
         return self.port
+
+    async def _report(self) -> None:
+        """A receiver report to the caller's RTCP port (RTP port + 1) every interval."""
+        while not self._ended.is_set():
+            await asyncio.sleep(self.rtcp_interval_s)
+            if self._rtcp is None or self._ended.is_set() or self.on_hold:
+                continue
+            with contextlib.suppress(OSError):
+                report = self.reception.receiver_report(self._ssrc)
+                self._rtcp.sendto(report, (self.remote[0], self.remote[1] + 1))
+                self.reports_sent += 1
 
     def update(self, *, remote: tuple[str, int], on_hold: bool) -> None:
         """A re-INVITE moved the caller or put the call on (or off) hold."""
@@ -135,8 +173,9 @@ class RtpTransport:
         self._queued.set()
         self._arrived.set()
         self._digits.put_nowait(None)
-        if self._socket is not None:
-            self._socket.close()
+        for socket in (self._socket, self._rtcp):
+            if socket is not None:
+                socket.close()
 
     @property
     def ended(self) -> bool:
@@ -171,6 +210,7 @@ class RtpTransport:
             self.stats.bad_packets += 1
             return
         self._last_heard_ns = now
+        self.reception.on_packet(packet.ssrc, packet.sequence, packet.timestamp, now)
         self.stats.packets_in += 1
         if self.stats.first_in_ns is None:
             self.stats.first_in_ns = now
@@ -281,7 +321,8 @@ class RtpTransport:
     async def close(self) -> None:
         """End the call and wait for the sender to stop."""
         self.end()
-        if self._sender is not None:
-            self._sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sender
+        for task in (self._sender, self._reporter):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import struct
 import time
 
 import numpy as np
@@ -83,5 +84,45 @@ def test_input_is_decoded_then_silence_fills_in_and_strangers_are_dropped() -> N
         assert transport.stats.bad_packets == 1
         stamps = [f.media_time_ns for f in frames]
         assert stamps == sorted(stamps)
+
+    asyncio.run(main())
+
+
+def test_receiver_reports_go_to_the_callers_rtcp_port() -> None:
+    from bench.sipp import free_media_port
+    from telephony.rtp.rtcp import RR
+
+    async def main() -> None:
+        base = free_media_port()  # the phone: RTP on an even port, RTCP on the next
+        reports: asyncio.Queue[bytes] = asyncio.Queue()
+
+        class Rtcp(asyncio.DatagramProtocol):
+            def datagram_received(self, data: bytes, addr: object) -> None:
+                reports.put_nowait(data)
+
+        loop = asyncio.get_running_loop()
+        phone_rtp, _ = await loop.create_datagram_endpoint(
+            asyncio.DatagramProtocol, local_addr=("127.0.0.1", base)
+        )
+        phone_rtcp, _ = await loop.create_datagram_endpoint(
+            Rtcp, local_addr=("127.0.0.1", base + 1)
+        )
+        transport = RtpTransport(
+            law="ulaw", payload_type=0, remote=("127.0.0.1", base), rtcp_interval_s=0.2
+        )
+        port = await transport.open("127.0.0.1")
+        assert port % 2 == 0
+        for sequence in (1, 2, 4):  # 3 is lost
+            phone_rtp.sendto(
+                build_rtp(RtpPacket(0, sequence, sequence * 160, 42, b"\xff" * 160)),
+                ("127.0.0.1", port),
+            )
+        report = await asyncio.wait_for(reports.get(), 2)
+        await transport.close()
+        phone_rtp.close()
+        phone_rtcp.close()
+        assert report[1] == RR and len(report) == 32
+        source, loss, highest = struct.unpack_from("!III", report, 8)
+        assert source == 42 and loss & 0xFFFFFF == 1 and highest == 4
 
     asyncio.run(main())
