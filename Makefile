@@ -13,10 +13,15 @@ export HF_HUB_OFFLINE := 1
 install: system-deps $(VENV)/.installed
 
 # Debian packages: espeak-ng voices the synthetic benchmark corpus (`voice corpus synth`);
-# chromium is the browser the talk page's test drives (Playwright never downloads one).
+# chromium is the browser the talk page's test drives (Playwright never downloads one);
+# sip-tester (SIPp) and baresip-core are the phone callers of the SIP tests (tests/telephony),
+# kamailio the proxy of the scale-out test (deploy/kamailio).
 system-deps:
 	@missing=""; command -v espeak-ng >/dev/null 2>&1 || missing="$$missing espeak-ng"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v sipp >/dev/null 2>&1 || missing="$$missing sip-tester"; \
+	command -v baresip >/dev/null 2>&1 || missing="$$missing baresip-core"; \
+	command -v kamailio >/dev/null 2>&1 || missing="$$missing kamailio"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$missing; \
 	  else echo "note: install the Debian packages$$missing (sudo apt-get install$$missing)"; fi; \

@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from voice.config import STAGES, Config, load_config
+from voice.config import STAGES, Config, load_config, sip_address
 from voice.errors import VoiceError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -128,8 +128,14 @@ def serve(
             "\\[serve.harness]",
         ),
     ] = False,
+    sip: Annotated[
+        str | None,
+        typer.Option(help="also answer phone calls: SIP over UDP on host:port \\[serve.sip]"),
+    ] = None,
 ) -> None:
-    """Serve the talk page: open the printed URL in Chrome or Firefox and speak."""
+    """Serve the talk page: open the printed URL in Chrome or Firefox and speak.
+
+    With --sip, the same process answers SIP phone calls (docs/phone.md)."""
     import uvicorn
 
     from voice.providers.registry import load_models
@@ -146,6 +152,12 @@ def serve(
         config.serve.max_sessions = max_sessions
     if harness:
         config.serve.harness = True
+    if sip is not None:
+        try:
+            sip_address(sip)
+        except ValueError as exc:
+            raise _fail(f"--sip: {exc}") from None
+        config.serve.sip = sip
     try:
         with console.status("loading models..."):
             fastapi_app = create_app(config, load_models(config))
@@ -164,6 +176,8 @@ def serve(
             "long tasks go to the durable harness in this process "
             f"(A2A on {config.harness.host}:{config.harness.port}, docs/harness.md)"
         )
+    if serving.sip:
+        console.print(f"[bold]voice serve[/]: phone calls to sip:agent@{serving.sip} (UDP)")
     try:
         uvicorn.run(fastapi_app, host=serving.host, port=serving.port, log_level="warning")
     except OSError as exc:

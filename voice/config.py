@@ -219,6 +219,17 @@ class ServeConfig:
     # Start the durable harness ([harness]) in this process and delegate long tasks to it
     # ([delegate] is then on and points at it): the agent and its harness in one command.
     harness: bool = False
+    # Phone calls over SIP/RTP beside the page (docs/phone.md): "host:port" to listen on (UDP),
+    # empty: no SIP. Calls count in the same max_sessions as browser calls.
+    sip: str = ""
+    sip_tcp: bool = False  # also listen on TCP, on the same host:port
+    sip_allow: list[str] = field(default_factory=list)  # trunk addresses/networks; empty: any
+    sip_rtp_timeout_s: float = 10.0  # no RTP from the caller this long (not on hold): hang up
+    sip_ring_ms: int = 0  # ring this long before answering (180 Ringing, then 200 OK)
+    # Digest authentication of INVITEs (401 challenge); empty user: none, the allow-list only
+    sip_auth_user: str = ""
+    sip_auth_password: str = ""
+    sip_auth_realm: str = "voice"
 
 
 @dataclass
@@ -472,3 +483,22 @@ def _validate(config: Config) -> None:
             "harness.port must be 0-65535, harness.step_s >= 0 and harness.poll_ms >= 10 "
             f"(got {harness.port}, {harness.step_s}, {harness.poll_ms})"
         )
+    if serve.sip:
+        try:
+            sip_address(serve.sip)
+        except ValueError as exc:
+            raise ConfigError(f"serve.sip: {exc}") from None
+
+
+def sip_address(text: str) -> tuple[str, int]:
+    """`serve.sip`'s "host:port" (port 5060 when left out) as a (host, port) pair."""
+    host, _, port_text = text.rpartition(":") if ":" in text else (text, "", "5060")
+    if not host:
+        raise ValueError(f"expected host:port, got {text!r}")
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise ValueError(f"the port in {text!r} is not a number") from None
+    if not 0 <= port < 65536:
+        raise ValueError(f"the port in {text!r} is not 0-65535")
+    return host, port

@@ -60,7 +60,7 @@ def test_a_phone_call_hears_the_answer_and_bad_input_harms_nothing() -> None:
             audible = [p for _, p in caller.record.received if np.abs(p).max() > 100]
             assert len(audible) * 0.02 >= 0.5, "less than half a second of bot audio"
             assert call.bad_messages == 2
-            assert [d.digit for d in call.transport.dtmf] == ["7"]
+            assert [d.digit for d in call.transport.dtmf] == ["7"] == call.session.result.dtmf
             print(
                 f"\nTTFA heard by the carrier {(heard - eos_sent) / 1e6:.0f} ms; "
                 f"server TTFA {turn.ttfa_ns / 1e6 if turn.ttfa_ns else None} ms; {turn.reply!r}"

@@ -61,6 +61,7 @@ class _Turn:
 class SessionResult:
     turns: list[TurnTrace] = field(default_factory=list)
     discarded: int = 0
+    dtmf: list[str] = field(default_factory=list)  # keys the caller pressed (phone transports)
 
 
 class VoiceSession:

@@ -7,8 +7,9 @@
 - `POST|GET /phone/answer?token=...` and `WS /phone/stream`: phone calls through a carrier's
   media stream (`media_stream_calls`), sharing the call slots with the page's calls.
 - `GET /healthz`: liveness and load; `GET /metrics`: Prometheus text.
-With `serve.harness`, the durable harness runs in the same process and calls delegate to it.
-Shutting the server down ends every call cleanly (the lifespan's exit).
+With `serve.sip` set, the same process answers phone calls over SIP/RTP (`sip_calls`), counted
+in the same call slots. With `serve.harness`, the durable harness runs in the same process and
+calls delegate to it. Shutting the server down ends every call cleanly (the lifespan's exit).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from voice.server.calls import BadOffer, Busy, Calls, restrict_ice_hosts
 from voice.server.llm_slots import LLMSlots
 from voice.server.media_stream_calls import MediaStreamCalls
 from voice.server.metrics import ServerMetrics
+from voice.server.sip_calls import SipCalls
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_SDP_CHARS = 64_000  # a browser's audio offer is a few kB
@@ -57,6 +59,7 @@ class Server:
     phone_streams: MediaStreamCalls
     metrics: ServerMetrics
     limiter: OfferLimiter
+    sip: SipCalls | None = None  # phone calls, when `serve.sip` is set
 
 
 def create_app(config: Config, models: Models, token: str | None = None) -> FastAPI:
@@ -64,7 +67,7 @@ def create_app(config: Config, models: Models, token: str | None = None) -> Fast
     restrict_ice_hosts(serve.ice_hosts)
     metrics = ServerMetrics()
     token = token or serve.token or new_token()
-    slots = LLMSlots(config, models, serve.max_sessions)
+    slots = LLMSlots(config, models, serve.max_sessions)  # browser and phone calls share them
     server = Server(
         config=config,
         token=token,
@@ -72,6 +75,7 @@ def create_app(config: Config, models: Models, token: str | None = None) -> Fast
         phone_streams=MediaStreamCalls(config, token, slots, metrics),
         metrics=metrics,
         limiter=OfferLimiter(serve.offers_per_minute),
+        sip=SipCalls(config, slots, metrics) if serve.sip else None,
     )
 
     @asynccontextmanager
@@ -83,8 +87,14 @@ def create_app(config: Config, models: Models, token: str | None = None) -> Fast
                 endpoint = await beside.enter_async_context(run_harness(config))
                 config.delegate.enabled = True
                 config.delegate.url, config.delegate.token = endpoint.url, endpoint.token
-            yield
-            await asyncio.gather(server.phone_streams.close_all(), server.calls.close_all())
+            if server.sip is not None:
+                await server.sip.start()
+            try:
+                yield
+            finally:
+                if server.sip is not None:
+                    await server.sip.close()  # BYE to every phone call in progress
+                await asyncio.gather(server.phone_streams.close_all(), server.calls.close_all())
 
     app = FastAPI(title="voice", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.server = server
@@ -139,7 +149,9 @@ def create_app(config: Config, models: Models, token: str | None = None) -> Fast
     async def healthz() -> dict[str, object]:
         return {
             "status": "ok",
-            "sessions": len(server.calls.active) + len(server.phone_streams.active),
+            "sessions": len(server.calls.active)
+            + len(server.phone_streams.active)
+            + (len(server.sip.active) if server.sip else 0),
             "max_sessions": config.serve.max_sessions,
         }
 

@@ -84,6 +84,7 @@ class MediaStreamCalls:
                 delegate=make_delegator(self.config.delegate, _caller(start)),
             ),
         )
+        transport.on_dtmf = lambda digit: call.session.result.dtmf.append(digit.digit)
         self.active[call.id] = call
         self.metrics.sessions.inc()
         call.task = asyncio.create_task(self._run(call), name=f"call-{call.id}")
