@@ -35,12 +35,12 @@ from telephony.rtp.packet import RtpError, RtpPacket, build_rtp, parse_rtp
 from telephony.rtp.rtcp import ReceptionStats
 from voice.audio import FRAME_NS, FRAME_SAMPLES
 from voice.pipeline.frames import AudioFrame
+from voice.transports.input_clock import InputClock
 
 log = logging.getLogger(__name__)
 
 PHONE_FRAME = 160  # 8 kHz samples in 20 ms
 FILL_GRACE_NS = 40_000_000  # a frame's packet this late is taken as silence
-MAX_CLOCK_LAG_NS = 100_000_000  # input arriving this much later than its clock: a gap
 MAX_FILL_FRAMES = 10  # a burst of loss filled with at most this much silence
 
 
@@ -223,38 +223,26 @@ class RtpTransport:
         self._arrived.set()
 
     async def audio_input(self) -> AsyncIterator[AudioFrame]:
-        pending = np.zeros(0, dtype=np.int16)
-        clock_ns: int | None = None
-        silence = np.zeros(FRAME_SAMPLES, dtype=np.int16)
+        clock = InputClock()
         while not self._ended.is_set():
             now = time.monotonic_ns()
             if not self.on_hold and now - self._last_heard_ns > self.rtp_timeout_ns:
                 self.timed_out = True  # the caller vanished without a BYE
                 return
             if not self._input:
-                if clock_ns is None:
-                    wait_ns = FRAME_NS * 5
-                else:
-                    wait_ns = max(0, clock_ns + FRAME_NS + FILL_GRACE_NS - now)
+                due = clock.next_due_ns
+                wait_ns = FRAME_NS * 5 if due is None else max(0, due + FILL_GRACE_NS - now)
                 self._arrived.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._arrived.wait(), wait_ns / 1e9)
             if not self._input:
-                if clock_ns is not None and not self._ended.is_set():
-                    yield AudioFrame(silence, clock_ns)  # nothing came: the caller is silent
-                    clock_ns += FRAME_NS
+                silent = clock.silence()
+                if silent is not None and not self._ended.is_set():
+                    yield silent  # nothing came: the caller is silent
                 continue
             pcm, arrived = self._input.popleft()
-            pending = np.concatenate([pending, pcm])
-            while len(pending) >= FRAME_SAMPLES:
-                chunk, pending = pending[:FRAME_SAMPLES], pending[FRAME_SAMPLES:]
-                # the chunk's last sample was captured about when its packet arrived
-                if clock_ns is None or arrived - (clock_ns + FRAME_NS) > MAX_CLOCK_LAG_NS:
-                    clock_ns = arrived - FRAME_NS
-                elif clock_ns + FRAME_NS > arrived:  # never stamp a frame in the future
-                    clock_ns = arrived - FRAME_NS
-                yield AudioFrame(chunk, clock_ns)
-                clock_ns += FRAME_NS
+            for frame in clock.push(pcm, arrived):
+                yield frame
 
     async def dtmf(self) -> AsyncIterator[str]:
         """The caller's DTMF digits as they are pressed; ends with the call."""

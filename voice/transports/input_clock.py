@@ -37,3 +37,17 @@ class InputClock:
             frames.append(AudioFrame(chunk, clock))
             self._clock_ns = clock + FRAME_NS
         return frames
+
+    @property
+    def next_due_ns(self) -> int | None:
+        """When the next frame's last sample is due (None before the first packet)."""
+        return None if self._clock_ns is None else self._clock_ns + FRAME_NS
+
+    def silence(self) -> AudioFrame | None:
+        """A silent frame where the next one was due (nothing came: the caller is silent), so
+        the session's VAD keeps seeing time go by; None before the first packet."""
+        if self._clock_ns is None:
+            return None
+        frame = AudioFrame(np.zeros(FRAME_SAMPLES, dtype=np.int16), self._clock_ns)
+        self._clock_ns += FRAME_NS
+        return frame
