@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -177,7 +178,7 @@ def report(results: dict[str, Any]) -> str:
         f"Command: `{results['command']}`  ",
         f"Cases: {', '.join(results['cases'])}; runs: {results['runs']}; "
         f"machine: {results['machine'].get('cpu', '?')}, {results['machine'].get('cores', '?')} "
-        "cores (shared: other work ran beside it).",
+        f"cores; load average at the start: {results.get('load_average', 'not recorded')}.",
         "",
         "TTFA = end of speech in the clip -> first bot audio: handed to the loopback transport "
         "(in process), or the first RTP packet at the caller's ear (SIP).",
@@ -189,8 +190,9 @@ def report(results: dict[str, Any]) -> str:
         "",
         "SIP minus loopback, mean over the single-call cases: "
         f"**{ms(summary['sip_minus_loopback_ms_mean'])} ms** (target: within 60 ms). On a "
-        "shared machine this difference is mostly the load's noise; the last column is what "
-        "the SIP path itself adds after the agent's first frame (encode, pace, send, receive).",
+        "loaded machine this difference is mostly the load's noise; the last column is what "
+        "the SIP path itself adds after the agent's first frame (encode, pace, send, receive). "
+        "TTFA p50/p95 are over the calls that heard audio within the call's answer window.",
         "",
         "| concurrent calls | calls | answered | heard audio | clean BYE | TTFA p50 ms | "
         "TTFA p95 ms | agent's own TTFA p50 ms | frame handed -> at the ear p50 / max ms |",
@@ -207,6 +209,7 @@ def report(results: dict[str, Any]) -> str:
 
 
 async def main_async(args: argparse.Namespace, command: str) -> dict[str, Any]:
+    load_at_start = os.getloadavg()[0]
     config = load_config(environ={})
     levels = [int(n) for n in args.calls.split(",")]
     models = load_models(config)
@@ -248,6 +251,7 @@ async def main_async(args: argparse.Namespace, command: str) -> dict[str, Any]:
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "git": git_revision(),
         "machine": machine(),
+        "load_average": round(load_at_start, 2),
         "cases": [c.id for c in cases],
         "runs": args.runs,
         "loopback": loopback,
@@ -265,16 +269,58 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cases", default="", help="case ids (default: turns without holds)")
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--json", type=Path)
-    parser.add_argument("--report", type=Path)
+    parser.add_argument("--report", type=Path, help="Markdown; a PNG plot is written beside it")
+    parser.add_argument("--redraw", type=Path, help="redraw the report of a results JSON")
     args = parser.parse_args(argv)
     command = "python -m bench.sip_load " + " ".join(sys.argv[1:] if argv is None else argv)
-    results = asyncio.run(main_async(args, command))
+    if args.redraw:
+        results = json.loads(args.redraw.read_text())
+    else:
+        results = asyncio.run(main_async(args, command))
     text = report(results)
     print(text)
-    if args.json:
+    if args.json and not args.redraw:
         args.json.write_text(json.dumps(results, indent=2))
     if args.report:
         args.report.write_text(text)
+        plot(results, args.report.with_suffix(".png"))
+
+
+def plot(results: dict[str, Any], path: Path) -> None:
+    """TTFA p50/p95 and the share of calls that heard audio, against concurrent calls."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    levels = results["summary"]["levels"]
+    calls = [int(n) for n in levels]
+    figure, ttfa = plt.subplots(figsize=(6.4, 3.6))
+    for key, label in (("ttfa_p50_ms", "TTFA p50"), ("ttfa_p95_ms", "TTFA p95")):
+        values = [levels[n][key] / 1000 if levels[n][key] else float("nan") for n in levels]
+        ttfa.plot(calls, values, marker="o", label=label)
+    ttfa.axhline(1.0, color="grey", linestyle=":", linewidth=1)
+    ttfa.set_xscale("log", base=2)
+    ttfa.set_xticks(calls, [str(n) for n in calls])
+    ttfa.set_xlabel("concurrent SIP calls")
+    ttfa.set_ylabel("TTFA at the caller (s)")
+    heard = ttfa.twinx()
+    heard.plot(
+        calls,
+        [100 * levels[n]["heard"] / levels[n]["calls"] for n in levels],
+        color="black",
+        linestyle="--",
+        marker="x",
+        label="calls that heard audio (%)",
+    )
+    heard.set_ylim(0, 105)
+    heard.set_ylabel("heard audio (%)")
+    lines = ttfa.get_legend_handles_labels()[0] + heard.get_legend_handles_labels()[0]
+    labels = ttfa.get_legend_handles_labels()[1] + heard.get_legend_handles_labels()[1]
+    ttfa.legend(lines, labels, loc="upper left", fontsize="small")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
 
 
 if __name__ == "__main__":
