@@ -106,26 +106,17 @@ def by_rules(words: str) -> bool:
 
 def hear(texts: list[str]) -> dict[str, str]:
     """Each text as the agent hears it: spoken by Piper, transcribed by Whisper."""
-    import threading
-
     import numpy as np
 
-    from voice.audio import SAMPLE_RATE, StreamResampler
+    from voice.audio import SAMPLE_RATE
     from voice.config import load_config
     from voice.providers.registry import load_stt, load_tts
+    from voice.talk import spoken
 
     config = load_config()
     tts, stt = load_tts(config), load_stt(config)
-    heard = {}
-    for text in texts:
-        resampler = StreamResampler(tts.sample_rate)
-        frames = [np.zeros(SAMPLE_RATE // 4, dtype=np.int16)]
-        for chunk in tts.synthesize(text, threading.Event()):
-            frames.extend(resampler.push(chunk))
-        frames.extend(resampler.push(np.zeros(0, dtype=np.int16), last=True))
-        frames.append(np.zeros(SAMPLE_RATE // 2, dtype=np.int16))
-        heard[text] = stt.transcribe(np.concatenate(frames))
-    return heard
+    pause = np.zeros(SAMPLE_RATE // 2, dtype=np.int16)
+    return {text: stt.transcribe(np.concatenate([spoken(tts, text), pause])) for text in texts}
 
 
 def cost_us(requests: list[Request], rounds: int = 20) -> dict[str, float]:

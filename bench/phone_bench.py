@@ -25,7 +25,7 @@ import numpy as np
 from rich.console import Console
 
 from bench.agents import OurAgent
-from bench.corpus import Case, load_corpus
+from bench.corpus import Case
 from bench.media_stream_caller import StreamCaller
 from bench.results import git_revision, machine
 from bench.serve_bench import (
@@ -36,12 +36,12 @@ from bench.serve_bench import (
     _p,
     loopback_turn,
     serve_process,
+    turns_without_holds,
 )
 from bench.stt_bench import phone_band
 from bench.webrtc_caller import poll
 from voice.audio import SAMPLE_RATE
 from voice.config import Config
-from voice.errors import VoiceError
 
 
 async def stream_turn(base: str, case: Case, pcm: np.ndarray) -> dict[str, Any]:
@@ -135,15 +135,7 @@ def phone_bench_command(
     console: Console,
     command: str,
 ) -> dict[str, Any]:
-    corpus = load_corpus(corpus_dir)
-    chosen = [
-        c
-        for c in corpus.of_kind("turn")
-        if c.eos_s is not None and not c.holds_s and (not only or c.id in only)
-    ]
-    if not chosen:
-        raise VoiceError(f"no turn without holds in {corpus_dir} (or none matches --case)")
-    cases = [(c, phone_band(c.load_pcm())) for c in chosen]
+    cases = [(c, phone_band(c.load_pcm())) for c in turns_without_holds(corpus_dir, only)]
     results = asyncio.run(_run(cases, config, runs, lambda label: console.print(label)))
     results |= {
         "command": command,

@@ -90,6 +90,18 @@ def serve_process(callers: int) -> Iterator[str]:
             process.kill()
 
 
+def turns_without_holds(corpus_dir: Path, only: list[str] | None) -> list[Case]:
+    """The corpus's turns that a call plays whole: an end of speech and no pause inside."""
+    chosen = [
+        c
+        for c in load_corpus(corpus_dir).of_kind("turn")
+        if c.eos_s is not None and not c.holds_s and (not only or c.id in only)
+    ]
+    if not chosen:
+        raise VoiceError(f"no turn without holds in {corpus_dir} (or none matches --case)")
+    return chosen
+
+
 def _eos_in_clip(case: Case) -> float:
     assert case.eos_s is not None
     return case.rel(case.eos_s)
@@ -351,15 +363,7 @@ def serve_bench_command(
     console: Console,
     command: str,
 ) -> dict[str, Any]:
-    corpus = load_corpus(corpus_dir)
-    chosen = [
-        c
-        for c in corpus.of_kind("turn")
-        if c.eos_s is not None and not c.holds_s and (not only or c.id in only)
-    ]
-    if not chosen:
-        raise VoiceError(f"no turn without holds in {corpus_dir} (or none matches --case)")
-    cases = [(c, c.load_pcm()) for c in chosen]
+    cases = [(c, c.load_pcm()) for c in turns_without_holds(corpus_dir, only)]
     results = asyncio.run(
         _run(cases, config, runs, callers, stagger_s, page, lambda label: console.print(label))
     )

@@ -19,6 +19,7 @@ from voice.agent.session import VoiceSession
 from voice.audio import SAMPLE_RATE, StreamResampler, read_wav, to_internal
 from voice.config import Config
 from voice.errors import AudioInputError
+from voice.providers.base import TTS
 from voice.providers.registry import Models, load_models
 from voice.trace.turn_trace import TurnTrace
 from voice.transports.loopback import LoopbackTransport
@@ -47,9 +48,14 @@ def load_caller_audio(path: str | Path) -> np.ndarray:
 
 def demo_question(models: Models) -> np.ndarray:
     """A short spoken question made with the local TTS, so `--demo` needs no file."""
-    resampler = StreamResampler(models.tts.sample_rate)
+    return spoken(models.tts, DEMO_QUESTION)
+
+
+def spoken(tts: TTS, text: str) -> np.ndarray:
+    """`text` in the local TTS's voice at 16 kHz, after a quarter second of silence."""
+    resampler = StreamResampler(tts.sample_rate)
     frames: list[np.ndarray] = [np.zeros(SAMPLE_RATE // 4, dtype=np.int16)]
-    for chunk in models.tts.synthesize(DEMO_QUESTION, threading.Event()):
+    for chunk in tts.synthesize(text, threading.Event()):
         frames.extend(resampler.push(chunk))
     frames.extend(resampler.push(np.zeros(0, dtype=np.int16), last=True))
     return np.concatenate(frames)

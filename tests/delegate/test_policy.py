@@ -92,6 +92,22 @@ def test_progress_is_spoken_at_a_gap_at_most_every_progress_interval() -> None:
     assert later is not None and "seven" in later.text
 
 
+def test_an_update_still_being_spoken_when_the_task_ends_gives_way_to_the_outcome() -> None:
+    policy = DelegationPolicy(gap_ms=500)
+    key = started(policy)
+    policy.on_update(key, 0, "working", message="Calling the restaurant.")
+    policy.tick(0, idle=True)
+    update = policy.tick(500 * MS, idle=True)
+    assert update is not None and not policy.superseded(update)
+    policy.on_update(key, 800 * MS, "completed", message="Booked for seven.")
+    assert policy.superseded(update)  # the session cuts it
+    policy.spoken(update, heard=False)
+    policy.tick(900 * MS, idle=True)
+    outcome = policy.tick(1400 * MS, idle=True)  # one gap later
+    assert outcome is not None and outcome.final and "Booked for seven" in outcome.text
+    assert not policy.superseded(outcome)
+
+
 def test_how_is_it_going_is_answered_from_the_task_state() -> None:
     policy = DelegationPolicy(speak_progress=False)
     key = started(policy)

@@ -16,7 +16,6 @@ import os
 import signal
 import sqlite3
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,10 +26,11 @@ import pytest
 
 from tests.harness.processes import start_harness, stop_harness, temporal_dev_server
 from voice.agent.session import VoiceSession
-from voice.audio import SAMPLE_RATE, StreamResampler, write_wav
+from voice.audio import SAMPLE_RATE, write_wav
 from voice.config import Config
 from voice.delegate.policy import ACKNOWLEDGEMENT
 from voice.providers.registry import Models
+from voice.talk import spoken as say
 from voice.transports.loopback import LoopbackTransport
 
 pytestmark = pytest.mark.slow
@@ -41,12 +41,7 @@ REQUEST = "Please book a table for two at an Italian restaurant tomorrow at seve
 
 def spoken(models: Models, text: str) -> np.ndarray:
     """`text` in the project's Piper voice at 16 kHz, with a little silence before it."""
-    resampler = StreamResampler(models.tts.sample_rate)
-    frames: list[np.ndarray] = [np.zeros(SAMPLE_RATE // 4, dtype=np.int16)]
-    for chunk in models.tts.synthesize(text, threading.Event()):
-        frames.extend(resampler.push(chunk))
-    frames.extend(resampler.push(np.zeros(0, dtype=np.int16), last=True))
-    return np.concatenate(frames)
+    return say(models.tts, text)
 
 
 @pytest.fixture(scope="module")

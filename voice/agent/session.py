@@ -147,6 +147,9 @@ class VoiceSession:
             if not self.bargein.holds(event):
                 await self._on_turn_event(event)
         if self.delegate is not None:
+            for turn in [t for t in self._active if t.said and self.delegate.superseded(t.said)]:
+                await self.transport.clear_audio()  # its task's outcome is the news now
+                await turn.scope.cancel()
             utterance = self.delegate.due(frame.audio.media_time_ns, self.idle)
             if utterance is not None:
                 self._start_turn(None, said=utterance)

@@ -87,6 +87,9 @@ class Delegator:
     def due(self, now_ns: int, idle: bool) -> Utterance | None:
         return self.policy.tick(now_ns, idle)
 
+    def superseded(self, utterance: Utterance) -> bool:
+        return self.policy.superseded(utterance)
+
     def said(self, utterance: Utterance, heard: bool) -> None:
         key = self.policy.spoken(utterance, heard)
         if key is not None:

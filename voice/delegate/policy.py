@@ -236,6 +236,11 @@ class DelegationPolicy:
         self._mark_reported(utterance.key)
         return utterance.key
 
+    def superseded(self, utterance: Utterance) -> bool:
+        """A progress update still being spoken when its task has finished: the outcome is the
+        news now, so the update is cut rather than making the outcome wait for its end."""
+        return not utterance.final and self.tasks[utterance.key].finished
+
     def _mark_reported(self, key: int) -> None:
         self.tasks[key].reported = True
         self._queue = deque(u for u in self._queue if u.key != key)

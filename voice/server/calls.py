@@ -24,6 +24,7 @@ from voice.delegate.delegator import make_delegator
 from voice.errors import VoiceError
 from voice.providers.registry import Models
 from voice.server import events
+from voice.server.call_task import let_finish
 from voice.server.llm_slots import LLMSlots, NoFreeSlot
 from voice.server.metrics import ServerMetrics
 from voice.trace.turn_trace import TurnTrace
@@ -174,13 +175,7 @@ class Calls:
         with contextlib.suppress(Exception):
             await call.pc.close()
         task = call.task
-        if task is not None and task is not asyncio.current_task():
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(asyncio.shield(task), timeout=10)
-            if not task.done():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+        await let_finish(task)
         self.slots.release(call.models)
         del self.active[call_id]
         self.metrics.sessions.set(len(self.active))

@@ -26,6 +26,7 @@ from voice.agent.session import VoiceSession
 from voice.config import Config
 from voice.delegate.delegator import make_delegator
 from voice.server.access import token_ok
+from voice.server.call_task import let_finish
 from voice.server.llm_slots import LLMSlots, NoFreeSlot
 from voice.server.metrics import ServerMetrics
 
@@ -92,12 +93,7 @@ class MediaStreamCalls:
             await self._read(websocket, call)
         finally:
             transport.end()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(asyncio.shield(call.task), timeout=30)
-            if not call.task.done():
-                call.task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await call.task
+            await let_finish(call.task, timeout_s=30)
             self.slots.release(models)
             del self.active[call.id]
             self.metrics.sessions.dec()

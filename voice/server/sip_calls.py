@@ -31,6 +31,7 @@ from voice.agent.session import VoiceSession
 from voice.config import Config, sip_address
 from voice.delegate.delegator import make_delegator
 from voice.providers.registry import Models
+from voice.server.call_task import let_finish
 from voice.server.llm_slots import LLMSlots, NoFreeSlot
 from voice.server.metrics import ServerMetrics
 from voice.trace.turn_trace import TurnTrace
@@ -309,13 +310,7 @@ class SipCalls:
         task = call.task
         if task is not None and call.session is None:
             task.cancel()  # still ringing: nothing to finish
-        if task is not None and task is not asyncio.current_task():
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(asyncio.shield(task), timeout=10)
-            if not task.done():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+        await let_finish(task)
         if call.rtp is not None:
             await call.rtp.close()
         self.slots.release(call.models)
