@@ -65,13 +65,18 @@ async def loopback_ttfa(case: Case, ulaw: bytes, models: Models, config: Config)
 
 
 async def sip_round(
-    endpoint: SipCalls, case: Case, clip: tuple[Path, float], calls: int, workdir: Path
+    endpoint: SipCalls,
+    case: Case,
+    clip: tuple[Path, float],
+    calls: int,
+    workdir: Path,
+    answer_window_s: float = ANSWER_WINDOW_S,
 ) -> list[dict[str, Any]]:
-    """`calls` SIPp calls at once, each playing the clip (its file, its seconds); one record
-    per call."""
+    """`calls` SIPp calls at once, each playing the clip (its file, its seconds) and staying
+    up `answer_window_s` after it; one record per call."""
     clip_file, clip_s = clip
     ears: list[Ear] = [await Ear().open() for _ in range(calls)]
-    talk_ms = round((clip_s + ANSWER_WINDOW_S) * 1000)
+    talk_ms = round((clip_s + answer_window_s) * 1000)
     before = {c.id for c in endpoint.ended}
     try:
         code, log = await run_sipp(
@@ -192,7 +197,8 @@ def report(results: dict[str, Any]) -> str:
         f"**{ms(summary['sip_minus_loopback_ms_mean'])} ms** (target: within 60 ms). On a "
         "loaded machine this difference is mostly the load's noise; the last column is what "
         "the SIP path itself adds after the agent's first frame (encode, pace, send, receive). "
-        "TTFA p50/p95 are over the calls that heard audio within the call's answer window.",
+        "TTFA p50/p95 are over the calls that heard audio within the call's answer window "
+        f"({results.get('answer_window_s', ANSWER_WINDOW_S):g} s after the clip).",
         "",
         "| concurrent calls | calls | answered | heard audio | clean BYE | TTFA p50 ms | "
         "TTFA p95 ms | agent's own TTFA p50 ms | frame handed -> at the ear p50 / max ms |",
@@ -242,7 +248,7 @@ async def main_async(args: argparse.Namespace, command: str) -> dict[str, Any]:
                     loopback.append({"case": case.id, "ttfa_ms": ttfa})
                     for n in levels:
                         clip = (clip_file, len(ulaw) / 8_000)
-                        sip += await sip_round(endpoint, case, clip, n, workdir)
+                        sip += await sip_round(endpoint, case, clip, n, workdir, args.answer_window)
                         print(f"{case.id} x{n}: {[r.get('ttfa_ms') for r in sip[-n:]]}")
         finally:
             await endpoint.close()
@@ -254,6 +260,7 @@ async def main_async(args: argparse.Namespace, command: str) -> dict[str, Any]:
         "load_average": round(load_at_start, 2),
         "cases": [c.id for c in cases],
         "runs": args.runs,
+        "answer_window_s": args.answer_window,
         "loopback": loopback,
         "sip": sip,
         "summary": summarize(loopback, sip),
@@ -268,6 +275,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--calls", default="1,2", help="concurrency levels, comma-separated")
     parser.add_argument("--cases", default="", help="case ids (default: turns without holds)")
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument(
+        "--answer-window",
+        type=float,
+        default=ANSWER_WINDOW_S,
+        help="seconds each call stays up after its clip, waiting for the answer",
+    )
     parser.add_argument("--json", type=Path)
     parser.add_argument("--report", type=Path, help="Markdown; a PNG plot is written beside it")
     parser.add_argument("--redraw", type=Path, help="redraw the report of a results JSON")
