@@ -102,7 +102,12 @@ def test_a_spoken_request_becomes_a_task_acknowledged_then_its_result_spoken(
     user, ack, *progress, result = session.history
     assert user.role == "user" and "table" in user.text.lower()
     assert (ack.role, ack.text) == ("assistant", ACKNOWLEDGEMENT)
-    assert all(p.text.startswith("An update on your booking") for p in progress)
+    update = "An update on your booking"
+    # an update still being spoken when the booking ended was cut: the history keeps the words
+    # the caller heard of it (docs/delegation.md), a beginning of the update
+    assert all(
+        p.text.startswith(update) or (p.interrupted and update.startswith(p.text)) for p in progress
+    ), progress
     assert result.role == "assistant" and result.text.startswith("Your booking is done:")
     assert "is booked" in result.text  # the harness's own words for the outcome
     asked, told = session.result.turns[0], session.result.turns[-1]

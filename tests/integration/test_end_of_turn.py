@@ -33,7 +33,9 @@ def test_hello_world_is_answered_fast(real_corpus, real_cases, config, models):
     assert decision["detector"] == "words"
     assert {"words", "cue", "p_finished", "wait_ms", "transcript"} <= set(decision)
     endpoint_ms = record["spans"]["endpoint"]["ms"]
-    assert endpoint_ms < 400, decision
+    # The decision lands on a 20 ms frame; CI once saw it on the 400 ms frame itself, which is
+    # the end-of-turn target's own bound (<= 400 ms), so that frame passes.
+    assert endpoint_ms <= 400, decision
 
 
 def test_the_hold_in_lecture_b_is_waited_out(real_corpus, real_cases, config, models):
