@@ -5,6 +5,11 @@ prompt of whichever call spoke last, and each other call would re-evaluate its w
 The server therefore loads one `LlamaLLM` per call slot. The GGUF is memory-mapped, so the
 weights are shared by every context; each slot costs its KV cache (a few MiB at 2048 tokens for
 Gemma 3 270M). The slots share the one LLM worker thread, so calls still take turns on the CPU.
+
+Every slot starts warm: the prompt is evaluated once, at start, and its KV cache copied into
+each slot. Otherwise calls that start together each evaluate it on their first turn, queued on
+the one LLM thread (8 calls at once: 5.7 s of evaluation before the first reply could start).
+A slot keeps its cache between calls; the next call evaluates only what differs.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import dataclasses
 
 from voice.config import Config
 from voice.errors import VoiceError
+from voice.providers.llama_llm import LlamaLLM
 from voice.providers.registry import Models, load_llm
 
 
@@ -23,8 +29,14 @@ class NoFreeSlot(VoiceError):
 class LLMSlots:
     def __init__(self, config: Config, models: Models, slots: int) -> None:
         self._free: list[Models] = [models]  # slot 0 is the process's own LLM
+        warm = models.llm if isinstance(models.llm, LlamaLLM) else None
+        if warm is not None:
+            warm.warm_up([])
         for _ in range(slots - 1):
-            self._free.append(dataclasses.replace(models, llm=load_llm(config)))
+            llm = load_llm(config)
+            if warm is not None and isinstance(llm, LlamaLLM):
+                llm.adopt_prefix(warm)
+            self._free.append(dataclasses.replace(models, llm=llm))
         self.size = slots
 
     @property
