@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from bench.corpus import Case, load_corpus
 from bench.results import git_revision, machine
 from bench.sipp import Ear, Scenario, free_udp_port, run_sipp
@@ -46,7 +48,12 @@ ANSWER_WINDOW_S = 8.0  # the call stays up this long after the clip, for the ans
 
 
 def phone_clip(case: Case) -> bytes:
-    """The case as the phone carries it: 8 kHz G.711 µ-law."""
+    """The case as the phone carries it: 8 kHz G.711 µ-law.
+
+    A call streams it followed by silence for its whole answer window: a phone keeps sending
+    RTP while its user listens, and the agent hangs up on a caller whose RTP stops for
+    `serve.sip_rtp_timeout_s` (10 s), which cut every call of a 30 s window short.
+    """
     return encode(resample(case.load_pcm(), 16_000, 8_000))
 
 
@@ -75,12 +82,18 @@ async def sip_round(
     """`calls` SIPp calls at once, each playing the clip (its file, its seconds) and staying
     up `answer_window_s` after it; one record per call."""
     clip_file, clip_s = clip
+    with_silence = clip_file.with_suffix(
+        ".window.ulaw"
+    )  # a phone's RTP never stops (see phone_clip)
+    with_silence.write_bytes(
+        clip_file.read_bytes() + encode(np.zeros(round(answer_window_s * 8_000), np.int16))
+    )
     ears: list[Ear] = [await Ear().open() for _ in range(calls)]
     talk_ms = round((clip_s + answer_window_s) * 1000)
     before = {c.id for c in endpoint.ended}
     try:
         code, log = await run_sipp(
-            Scenario(audio=clip_file, talk_ms=talk_ms),
+            Scenario(audio=with_silence, talk_ms=talk_ms),
             (endpoint.host, endpoint.port),
             [each.port for each in ears],
             workdir,
