@@ -72,6 +72,7 @@ def test_a_phone_call_hears_the_answer_and_bad_input_harms_nothing() -> None:
                 metrics = (await http.get(f"{base}/metrics")).text
             assert 'voice_errors_total{kind="bad_message"} 2.0' in metrics
             assert 'voice_turns_total{outcome="answered"} 1.0' in metrics
+            assert 'voice_calls_total{transport="media_stream"} 1.0' in metrics
 
     asyncio.run(scenario())
 

@@ -82,6 +82,8 @@ def test_a_call_answers_the_weather_question_after_bad_offers() -> None:
                 health = (await http.get(f"{base}/healthz")).json()
             assert 'voice_turns_total{outcome="answered"} 1.0' in metrics
             assert "voice_ttfa_seconds_count 1.0" in metrics
+            assert 'voice_calls_total{transport="webrtc"} 1.0' in metrics
+            assert "voice_active_sessions 0.0" in metrics
             assert 'voice_errors_total{kind="unauthorized"} 2.0' in metrics
             assert health == {"status": "ok", "sessions": 0, "max_sessions": 1}
 

@@ -53,6 +53,9 @@ def test_a_phone_call_hears_the_question_and_the_caller_hears_the_answer(
             assert not endpoint.active
             (ended,) = endpoint.ended
             assert ended.ended_by == "caller"
+            text = endpoint.metrics.render().decode()
+            assert 'voice_calls_total{transport="sip"} 1.0' in text
+            assert "voice_active_sessions 0.0" in text
             answered = [t for t in ended.turns if t.outcome == "answered"]
             assert answered, [(t.transcript, t.outcome) for t in ended.turns]
             assert "weather" in answered[0].transcript.lower()

@@ -103,7 +103,7 @@ class Calls:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         call = Call(uuid.uuid4().hex[:12], pc, WebRTCTransport(BotAudioTrack()), models)
         self.active[call.id] = call
-        self.metrics.sessions.set(len(self.active))
+        self.metrics.call_started("webrtc")
         self._wire(call)
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
@@ -178,7 +178,7 @@ class Calls:
         await let_finish(task)
         self.slots.release(call.models)
         del self.active[call_id]
-        self.metrics.sessions.set(len(self.active))
+        self.metrics.call_ended()
 
     async def close_all(self) -> None:
         """Graceful shutdown: end every call and let its session finish."""

@@ -87,7 +87,7 @@ class MediaStreamCalls:
         )
         transport.on_dtmf = lambda digit: call.session.result.dtmf.append(digit.digit)
         self.active[call.id] = call
-        self.metrics.sessions.inc()
+        self.metrics.call_started("media_stream")
         call.task = asyncio.create_task(self._run(call), name=f"call-{call.id}")
         try:
             await self._read(websocket, call)
@@ -96,7 +96,7 @@ class MediaStreamCalls:
             await let_finish(call.task, timeout_s=30)
             self.slots.release(models)
             del self.active[call.id]
-            self.metrics.sessions.dec()
+            self.metrics.call_ended()
             await _close(websocket, 1000, "call over")
 
     async def _start_of(self, websocket: WebSocket) -> protocol.Start:

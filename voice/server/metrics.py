@@ -34,12 +34,27 @@ class ServerMetrics:
             "voice_interruptions", "Bot turns cut short by the caller", registry=self.registry
         )
         self.sessions = Gauge("voice_active_sessions", "Calls in progress", registry=self.registry)
+        self.calls = Counter(
+            "voice_calls",
+            "Calls answered, by how they came in (webrtc, sip, media_stream)",
+            ["transport"],
+            registry=self.registry,
+        )
         self.errors = Counter(
             "voice_errors",
             "Refused offers and failed calls or turns",
             ["kind"],
             registry=self.registry,
         )
+
+    def call_started(self, transport: str) -> None:
+        """A call was answered: counted, and in progress until `call_ended`. Every transport
+        reports through these two, so the gauge counts the calls of all of them."""
+        self.calls.labels(transport).inc()
+        self.sessions.inc()
+
+    def call_ended(self) -> None:
+        self.sessions.dec()
 
     def observe_turn(self, trace: TurnTrace) -> None:
         self.turns.labels(trace.outcome).inc()

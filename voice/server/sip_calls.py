@@ -71,6 +71,7 @@ class SipCall:
     ended_by: str = ""  # "caller" (BYE), "cancel", "timeout" (RTP stopped), "agent", "no-ack"
     turns: list[TurnTrace] = field(default_factory=list)
     holds: list[bool] = field(default_factory=list)  # each accepted re-INVITE: on hold or not
+    counted: bool = False  # answered: in the server's call metrics until it ends
 
 
 class SipCalls:
@@ -254,6 +255,8 @@ class SipCalls:
             if call.hanging_up or self._uas_of(call.invite).get_call(call.id) is None:
                 return  # cancelled while ringing
             call.invite.accept(parse_sdp(plan.answer_sdp))
+            self.metrics.call_started("sip")
+            call.counted = True
             await self._run(call, rtp, plan)
         except Exception:  # one call's failure never harms another
             log.exception("SIP call %s failed", call.id)
@@ -315,6 +318,8 @@ class SipCalls:
             await call.rtp.close()
         self.slots.release(call.models)
         del self.active[call_id]
+        if call.counted:
+            self.metrics.call_ended()
         self.ended = [*self.ended[-49:], call]
         log.info("SIP call %s ended (%s)", call_id, why)
         if self.on_ended is not None:
