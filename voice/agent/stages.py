@@ -114,6 +114,7 @@ class LLMStage:
             tokens = self._worker.stream(
                 partial(self._llm.stream_reply, dialogue, self._scope.cancel_flag),
                 self._scope.cancel_flag,
+                background=self._scope.reply_started.is_set,
             )
             async for piece in tokens:
                 self._trace.end("llm.ttft", now_ns())
@@ -163,6 +164,7 @@ class TTSStage:
         async for frame in frames:
             if not isinstance(frame, ClauseFrame):
                 continue
+            self._scope.reply_started.set()
             self._trace.start("tts.ttfb", now_ns())
             chunks = self._worker.stream(
                 partial(self._tts.synthesize, frame.text, self._scope.cancel_flag),

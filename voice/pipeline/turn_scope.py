@@ -26,6 +26,9 @@ class TurnScope:
     def __init__(self, turn_id: int) -> None:
         self.turn_id = turn_id
         self.cancel_flag = threading.Event()
+        # The reply's first clause has gone to TTS: the rest of the reply can wait while other
+        # calls' urgent model work runs (voice/providers/worker.py).
+        self.reply_started = threading.Event()
         self._committed = asyncio.Event()
         self._cancelled = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
