@@ -66,13 +66,7 @@ async def worker(folder: Path, name: str) -> AsyncIterator[Worker]:
                 continue
         yield Worker("127.0.0.1", sip, http, process)
     finally:
-        if process.returncode is None:
-            process.terminate()
-            try:
-                await asyncio.wait_for(process.wait(), 30)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+        await stop(process, 30)
         log.close()
 
 
@@ -93,12 +87,19 @@ async def kamailio(workers: list[Worker], folder: Path):  # type: ignore[no-unty
         assert process.returncode is None, (folder / "kamailio.log").read_text()[-2000:]
         yield ("127.0.0.1", port)
     finally:
-        process.terminate()
-        try:
-            await asyncio.wait_for(process.wait(), 10)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
+        await stop(process, 10)
+
+
+async def stop(process: asyncio.subprocess.Process, timeout_s: float) -> None:
+    """SIGTERM, then SIGKILL if it is still running after `timeout_s`."""
+    if process.returncode is not None:
+        return
+    process.terminate()
+    try:
+        await asyncio.wait_for(process.wait(), timeout_s)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
 
 
 def test_calls_spread_over_two_workers_and_survive_one_dying(tmp_path: Path) -> None:
