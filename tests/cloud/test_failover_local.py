@@ -84,3 +84,21 @@ def test_stalled_cartesia_falls_back_to_piper(cartesia, monkeypatch):
     assert after_stall < 1.0, f"local TTS took {after_stall:.2f} s after the stall"
     assert cartesia.emulator.requests
     assert trace.failovers[0]["stage"] == "tts" and trace.failovers[0]["to"] == "piper"
+
+
+def test_stalled_anthropic_with_tools_falls_back_to_the_local_llm_in_words(anthropic, monkeypatch):
+    """Delegation's tools offered (voice/delegate/tools.py): the local model has none and
+    answers the same turn in words."""
+    from voice.delegate.tools import TOOLS
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    anthropic.emulator.stall = True
+    llm = registry.load_llm(_config("llm", "anthropic", anthropic.base_url))
+    history = [DialogueTurn("user", "What is the capital of France?")]
+    llm.warm_up(history[:0])
+    piece, after_stall = _first_output_after_stall(
+        llm.stream_reply_with_tools(history, threading.Event(), TOOLS)  # type: ignore[attr-defined]
+    )
+    assert isinstance(piece, str) and piece
+    assert after_stall < 1.0, f"local LLM took {after_stall:.2f} s after the stall"
+    assert [t["name"] for t in anthropic.emulator.tools[-1]] == [t.name for t in TOOLS]

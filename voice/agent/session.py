@@ -224,6 +224,7 @@ class VoiceSession:
                 trace,
                 turn.report_words,
                 fixed_reply,
+                None if self.delegate is None else self.delegate.tool_use(scope),
             ),
             ClauseStage(trace),
             tts_stage,

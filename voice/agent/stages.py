@@ -7,7 +7,7 @@ trace on the monotonic clock.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from functools import partial
 
 import numpy as np
@@ -24,7 +24,16 @@ from voice.pipeline.frames import (
     VADFrame,
 )
 from voice.pipeline.turn_scope import TurnScope
-from voice.providers.base import LLM, STT, TTS, DialogueTurn, VADStream
+from voice.providers.base import (
+    LLM,
+    STT,
+    TTS,
+    DialogueTurn,
+    ToolCall,
+    ToolLLM,
+    ToolUse,
+    VADStream,
+)
 from voice.providers.worker import ModelWorker
 from voice.trace.turn_trace import TurnTrace
 
@@ -81,9 +90,13 @@ class LLMStage:
         trace: TurnTrace,
         report_end_of_turn: Callable[[str, float | None], None] | None = None,
         fixed_reply: Callable[[str], str | None] | None = None,
+        tool_use: ToolUse | None = None,
     ) -> None:
         self._llm = llm
         self._fixed_reply = fixed_reply  # replies decided without the model (voice/replies)
+        # Tools for a model that takes them (`ToolLLM`; voice/delegate/tools.py): a call's
+        # answer is spoken after whatever text the model streamed before it.
+        self._tool_use = tool_use
         self._worker = worker
         self._history = history
         self._scope = scope
@@ -111,12 +124,22 @@ class LLMStage:
                 self._trace.end("llm.ttft", now_ns())
                 yield TokenFrame(fixed, now_ns())
                 continue
+            cancel = self._scope.cancel_flag
+            make_tokens: Callable[[], Iterator[str | ToolCall]] = partial(
+                self._llm.stream_reply, dialogue, cancel
+            )
+            if self._tool_use is not None and isinstance(self._llm, ToolLLM):
+                tools = self._tool_use.tools
+                make_tokens = partial(self._llm.stream_reply_with_tools, dialogue, cancel, tools)
             tokens = self._worker.stream(
-                partial(self._llm.stream_reply, dialogue, self._scope.cancel_flag),
-                self._scope.cancel_flag,
-                background=self._scope.reply_started.is_set,
+                make_tokens, cancel, background=self._scope.reply_started.is_set
             )
             async for piece in tokens:
+                if isinstance(piece, ToolCall):
+                    said = self._tool_use.handle(piece, frame.text) if self._tool_use else None
+                    if not said:
+                        continue
+                    piece = f" {said}"  # after any text the model said first
                 self._trace.end("llm.ttft", now_ns())
                 yield TokenFrame(piece, now_ns())
 

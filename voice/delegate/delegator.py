@@ -1,7 +1,8 @@
 """The I/O around the delegation policy: the harness's streams, the SQLite store, the clock.
 
 One `Delegator` per session. The session asks it three things: the reply to a user turn
-(`fixed_reply`, in the LLM stage, before the model), what to say at a gap (`due`, on every
+(`fixed_reply`, in the LLM stage, before the model; `tool_use`, the same policy offered to a
+model that calls tools, for what the rules missed), what to say at a gap (`due`, on every
 input frame) and tells it what was heard (`said`). Sending and cancelling wait for the turn's
 commit, so a speculative turn that is discarded never starts a task. Every background task is
 the delegator's own and ends with `close()`.
@@ -20,7 +21,9 @@ from voice.delegate.client import HarnessClient, TaskNotFoundError, TaskUpdate
 from voice.delegate.decision import prepare
 from voice.delegate.policy import DelegationPolicy, Reply, Utterance
 from voice.delegate.store import LOCAL_CALLER, TaskStore
+from voice.delegate.tools import TOOLS, reply_to_call
 from voice.pipeline.turn_scope import TurnCancelled, TurnScope
+from voice.providers.base import ToolCall, ToolUse
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +81,26 @@ class Delegator:
         def reply(text: str) -> str | None:
             decided = self.policy.reply_to(text)
             if decided is not None:
-                self._spawn(self._when_committed(decided, scope))
-                return decided.text
+                return self._reply(decided, scope)
             return fallback(text) if fallback is not None else None
 
         return reply
+
+    def tool_use(self, scope: TurnScope) -> ToolUse:
+        """The tools the LLM stage offers a model that takes them, for what `fixed_reply` let
+        through (voice/delegate/tools.py). A call gets the same reply as the rules' decision:
+        its text is spoken, its actions wait for this turn's commit."""
+
+        def handle(call: ToolCall, words: str) -> str | None:
+            log.info("the model called %s %s", call.name, dict(call.input))
+            decided = reply_to_call(self.policy, call, words)
+            return None if decided is None else self._reply(decided, scope)
+
+        return ToolUse(TOOLS, handle)
+
+    def _reply(self, decided: Reply, scope: TurnScope) -> str:
+        self._spawn(self._when_committed(decided, scope))
+        return decided.text
 
     def due(self, now_ns: int, idle: bool) -> Utterance | None:
         return self.policy.tick(now_ns, idle)

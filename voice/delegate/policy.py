@@ -15,7 +15,7 @@ import re
 from collections import deque
 from dataclasses import dataclass
 
-from voice.delegate.decision import decide
+from voice.delegate.decision import Decision, decide
 
 TERMINAL = frozenset({"completed", "failed", "canceled", "rejected"})
 _NOUNS = {
@@ -100,10 +100,13 @@ class DelegationPolicy:
         """The reply to a user turn, or None for an ordinary turn. Changes nothing: the turn
         may be a speculation that is discarded; `committed(reply)` applies it."""
         decision = decide(text)
-        if decision is None:
-            return None
+        return None if decision is None else self.reply_for(decision, text)
+
+    def reply_for(self, decision: Decision, request: str) -> Reply | None:
+        """The reply to a decided intent (the rules' or a tool call's, voice/delegate/tools.py):
+        `request` is the errand to send; None when it asks about a task and there is none."""
         if decision.intent == "delegate":
-            return Reply(ACKNOWLEDGEMENT, send=(" ".join(text.split()), decision.kind))
+            return Reply(ACKNOWLEDGEMENT, send=(" ".join(request.split()), decision.kind))
         task = self._latest()
         if task is None:
             return None  # no task to talk about: the words are the LLM's

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -53,6 +53,51 @@ class LLM(Protocol):
 
     def warm_up(self, history: Sequence[DialogueTurn]) -> None:
         """Evaluate the fixed prompt prefix so the first reply starts fast."""
+        ...
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A function the model may call instead of (or after) answering in words.
+
+    `description` is what the model reads to decide when to call it; `input_schema` is the
+    JSON Schema of its input object.
+    """
+
+    name: str
+    description: str
+    input_schema: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """The model called a tool: a reply stream's item besides text, once its input is whole."""
+
+    id: str
+    name: str
+    input: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ToolUse:
+    """The tools a turn offers the model, and what answers a call: `handle(call, words)`, with
+    the caller's words of the turn, gives the text to speak (None: nothing to say). It runs on
+    the event loop, in the LLM stage."""
+
+    tools: Sequence[Tool]
+    handle: Callable[[ToolCall, str], str | None]
+
+
+@runtime_checkable
+class ToolLLM(Protocol):
+    """An LLM that can call tools (Anthropic). A separate, optional protocol rather than a
+    change to `LLM.stream_reply`: the local models, the bench peers and the test doubles keep
+    their `Iterator[str]`, and only a turn with tools asks for `str | ToolCall` items."""
+
+    def stream_reply_with_tools(
+        self, history: Sequence[DialogueTurn], cancel: threading.Event, tools: Sequence[Tool]
+    ) -> Iterator[str | ToolCall]:
+        """As `LLM.stream_reply`, and a `ToolCall` when the model calls one of `tools`."""
         ...
 
 

@@ -30,7 +30,7 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from voice.providers.base import LLM, STT, TTS, DialogueTurn
+from voice.providers.base import LLM, STT, TTS, DialogueTurn, Tool, ToolCall, ToolLLM
 from voice.providers.circuit_breaker import CircuitBreaker
 from voice.providers.cloud.secrets import redact
 from voice.trace.turn_trace import current_trace
@@ -262,6 +262,22 @@ class FailoverLLM:
             lambda stop: self.cloud.stream_reply(history, stop),
             lambda: self.local.stream_reply(history, cancel),
             turn=cancel,
+        )
+
+    def stream_reply_with_tools(
+        self, history: Sequence[DialogueTurn], cancel: threading.Event, tools: Sequence[Tool]
+    ) -> Iterator[str | ToolCall]:
+        """The cloud model with `tools` (a `ToolCall` passes through like text, and counts as
+        its first output); the local model behind it has no tools and answers in words."""
+        cloud = self.cloud
+
+        def cloud_call(stop: threading.Event) -> Iterator[str | ToolCall]:
+            if isinstance(cloud, ToolLLM):
+                return cloud.stream_reply_with_tools(history, stop, tools)
+            return cloud.stream_reply(history, stop)
+
+        return self.failover.run(
+            cloud_call, lambda: self.local.stream_reply(history, cancel), turn=cancel
         )
 
     def warm_up(self, history: Sequence[DialogueTurn]) -> None:

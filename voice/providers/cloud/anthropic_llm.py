@@ -6,6 +6,17 @@ read it from the prompt cache instead of paying for it again. The dialogue goes 
 alternating user/assistant messages; an assistant turn the caller interrupted holds only the
 words that were heard, ended with an ellipsis, which the system prompt explains.
 
+With tools (`stream_reply_with_tools`, the agent's delegation: voice/delegate/tools.py) the
+tool definitions go before the system prompt in the request, as the prompt cache orders its
+prefix (tools, system, messages); they are fixed for a process, so the last one is marked
+`cache_control` too and the cached prefix covers both. At most one tool call per reply
+(`disable_parallel_tool_use`): one turn, one action. The SDK's `text_stream` only yields text,
+so the events are read instead: text deltas as they come, a tool call once its block stops
+(the SDK has then joined the `input_json_delta` pieces into the input object). The request
+ends there: the tool's result is not sent back to the model for a second answer; the agent
+speaks its own reply to the call, and history records only what was spoken (no `tool_use`
+block, so no `tool_result` is owed).
+
 The SDK's retries are off (a retry would blow the turn's deadline; the failover wrapper
 falls back to the local model instead) and its own OpenTelemetry spans too (the turn's spans
 are the project's). Connect and read timeouts are the SDK's own.
@@ -18,7 +29,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from voice.config import AnthropicConfig
-from voice.providers.base import DialogueTurn
+from voice.providers.base import DialogueTurn, Tool, ToolCall
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are a helpful voice assistant on a call. Answer in one or two short spoken "
@@ -28,6 +39,10 @@ DEFAULT_SYSTEM_PROMPT = (
 INTERRUPTED_NOTE = (
     " An assistant turn that ends with '…' was cut off by the caller: it holds only the "
     "words they heard."
+)
+TOOLS_NOTE = (
+    " Your tools act for you: when the caller asks for something a tool does, call it rather "
+    "than saying you cannot; you need not say anything first."
 )
 
 
@@ -68,25 +83,56 @@ class AnthropicLLM:
         )
         self.base_url = str(self._client.base_url)
 
-    def system_blocks(self) -> list[dict[str, Any]]:
-        return [
-            {"type": "text", "text": self.system_prompt, "cache_control": {"type": "ephemeral"}}
+    def system_blocks(self, with_tools: bool = False) -> list[dict[str, Any]]:
+        text = self.system_prompt + (TOOLS_NOTE if with_tools else "")
+        return [{"type": "text", "text": text, "cache_control": {"type": "ephemeral"}}]
+
+    @staticmethod
+    def tool_params(tools: Sequence[Tool]) -> list[dict[str, Any]]:
+        """The Messages API's `tools`: the last one carries the cache breakpoint."""
+        params: list[dict[str, Any]] = [
+            {"name": t.name, "description": t.description, "input_schema": dict(t.input_schema)}
+            for t in tools
         ]
+        if params:
+            params[-1]["cache_control"] = {"type": "ephemeral"}
+        return params
 
     def stream_reply(
         self, history: Sequence[DialogueTurn], cancel: threading.Event
     ) -> Iterator[str]:
+        for item in self._stream(history, cancel, ()):
+            if isinstance(item, str):
+                yield item
+
+    def stream_reply_with_tools(
+        self, history: Sequence[DialogueTurn], cancel: threading.Event, tools: Sequence[Tool]
+    ) -> Iterator[str | ToolCall]:
+        return self._stream(history, cancel, tools)
+
+    def _stream(
+        self, history: Sequence[DialogueTurn], cancel: threading.Event, tools: Sequence[Tool]
+    ) -> Iterator[str | ToolCall]:
+        extra: dict[str, Any] = {}
+        if tools:
+            extra["tools"] = self.tool_params(tools)
+            extra["tool_choice"] = {"type": "auto", "disable_parallel_tool_use": True}
         with self._client.messages.stream(
             model=self.settings.model,
             max_tokens=self.settings.max_tokens,
-            system=self.system_blocks(),  # type: ignore[arg-type]
+            system=self.system_blocks(with_tools=bool(tools)),  # type: ignore[arg-type]
             messages=to_messages(history),  # type: ignore[arg-type]
+            **extra,
         ) as stream:
-            for text in stream.text_stream:
+            for event in stream:
                 if cancel.is_set():
                     return
-                if text:
-                    yield text
+                if event.type == "text" and event.text:
+                    yield event.text
+                elif event.type == "content_block_stop" and event.content_block.type == "tool_use":
+                    block = event.content_block
+                    given = block.input if isinstance(block.input, dict) else {}
+                    yield ToolCall(block.id, block.name, given)
 
     def warm_up(self, history: Sequence[DialogueTurn]) -> None:
         """Nothing to evaluate locally; the prompt cache fills on the first real request."""
