@@ -130,6 +130,10 @@ class FailoverConfig:
 
     failures_to_open: int = 1  # consecutive failures that send every turn to the local provider
     cooldown_s: float = 30.0  # then one turn probes the cloud provider again
+    # A failover that makes a reply's first audio late is bridged with this canned phrase,
+    # spoken by the local voice (voice/replies/bridge.py).
+    bridge: bool = True
+    bridge_text: str = "One moment."
 
 
 @dataclass
@@ -453,6 +457,8 @@ def _validate(config: Config) -> None:
         raise ConfigError(f"delegate.url must be an http(s) URL, got {delegate.url!r}")
     if config.failover.failures_to_open < 1 or config.failover.cooldown_s <= 0:
         raise ConfigError("failover.failures_to_open must be >= 1 and failover.cooldown_s > 0")
+    if config.failover.bridge and not config.failover.bridge_text.strip():
+        raise ConfigError("failover.bridge_text is empty: set a phrase or failover.bridge = false")
     from voice.providers.llm_profiles import PROFILES
     from voice.providers.prompts import PROMPTS
 

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from voice.agent.bridge import TurnBridge
 from voice.agent.end_of_turn import PauseEvidence, make_detector
 from voice.agent.stages import (
     ClauseStage,
@@ -212,6 +213,10 @@ class VoiceSession:
         models = self.models
         tts_stage = TTSStage(models.tts, models.tts_worker, scope, trace)
         out = self.bargein.playout(scope, trace)
+        # A failover that makes the reply late is bridged with "One moment." (voice/replies).
+        bridge = TurnBridge(
+            models.bridge_pcm, self.config, scope, trace, out, prompted=turn.audio is not None
+        )
         honest = honest_reply if self.config.llm.honest_replies else None
         fixed_reply = honest if self.delegate is None else self.delegate.fixed_reply(scope, honest)
         stages: list[Stage] = [
@@ -238,6 +243,7 @@ class VoiceSession:
                 return
             if trace.first_audio_ns is None:
                 ready_ns = now_ns()
+                await bridge.reply_ready()  # a bridge playing goes first; none after
                 await scope.wait_committed()
                 trace.start("transport", max(ready_ns, now_ns()))
             handed_ns = await out.send(frame.pcm)

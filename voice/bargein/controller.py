@@ -78,19 +78,24 @@ class Playout:
         self.trace = trace
         self.interruptible = owner.next_reply_interruptible
         owner.next_reply_interruptible = True
-        self.played_samples = 0
+        self.played_samples = 0  # of the reply: maps to the words heard (voice/bargein/heard.py)
+        self.filler_samples = 0  # canned audio before the reply (the failover bridge)
         self.started = False
         self._open = asyncio.Event()
         self._open.set()
 
-    async def send(self, pcm: np.ndarray) -> int:
-        """Hand one frame to the transport once the gate is open; return the hand-over time."""
+    async def send(self, pcm: np.ndarray, filler: bool = False) -> int:
+        """Hand one frame to the transport once the gate is open; return the hand-over time.
+        `filler`: canned audio, not the reply's, so not counted in `played_samples`."""
         if not self.started:
             self.started = True
             self._owner.speaking(self)
         await self._open.wait()
         handed_ns = await self._owner.transport.send_audio(pcm)
-        self.played_samples += len(pcm)
+        if filler:
+            self.filler_samples += len(pcm)
+        else:
+            self.played_samples += len(pcm)
         return handed_ns
 
     def pause(self) -> None:

@@ -209,15 +209,16 @@ class Failover:
             return
         if any(f["stage"] == self.stage and f["reason"] == reason for f in trace.failovers):
             return  # "circuit open" once per turn and stage, not once per clause
-        trace.failovers.append(
-            {
-                "at_ns": time.monotonic_ns(),
-                "stage": self.stage,
-                "from": self.cloud_name,
-                "to": self.local_name,
-                "reason": redact(reason),
-            }
-        )
+        note = {
+            "at_ns": time.monotonic_ns(),
+            "stage": self.stage,
+            "from": self.cloud_name,
+            "to": self.local_name,
+            "reason": redact(reason),
+        }
+        trace.failovers.append(note)
+        if trace.on_failover is not None:  # the spoken bridge, at once (voice/agent/bridge.py)
+            trace.on_failover(note, tried)
 
     @staticmethod
     def _describe(exc: BaseException) -> str:

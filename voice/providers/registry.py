@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from voice.audio import SAMPLE_RATE, split_frames
+from voice.audio import SAMPLE_RATE, resample, split_frames
 from voice.config import Config
 from voice.errors import ConfigError, ModelLoadError
 from voice.providers import model_files
@@ -43,6 +43,9 @@ class Models:
     # makes the fused decision fall back to the words and the pause (with a warning).
     smart_turn: SmartTurn | None = None
     smart_turn_worker: ModelWorker | None = None
+    # `failover.bridge_text` in the local voice, 16 kHz: played at once when a cloud stage's
+    # failover makes a reply late (voice/agent/bridge.py). None: no cloud stage, or no bridge.
+    bridge_pcm: np.ndarray | None = None
 
 
 _cache: dict[str, Models] = {}
@@ -181,6 +184,24 @@ def _warm_up(models: Models) -> None:
         pass
 
 
+def bridge_audio(tts: TTS, text: str) -> np.ndarray:
+    """`text` spoken by the local voice (behind a cloud TTS: its local one), as 16 kHz PCM.
+    Synthesized once at load, so a failover costs no model call to bridge."""
+    from voice.providers.failover import FailoverTTS
+
+    voice = tts.local if isinstance(tts, FailoverTTS) else tts
+    chunks = list(voice.synthesize(text, threading.Event()))
+    pcm = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
+    return resample(pcm, voice.sample_rate, SAMPLE_RATE)
+
+
+def _has_failover(models: Models) -> bool:
+    from voice.providers.failover import FailoverLLM, FailoverSTT, FailoverTTS
+
+    wrappers = (FailoverSTT, FailoverLLM, FailoverTTS)
+    return any(isinstance(m, wrappers) for m in (models.stt, models.llm, models.tts))
+
+
 def load_models(config: Config) -> Models:
     key = _key(config)
     with _cache_lock:
@@ -199,5 +220,7 @@ def load_models(config: Config) -> Models:
             if models.smart_turn is not None:
                 models.smart_turn_worker = ModelWorker("smart-turn")
             _warm_up(models)
+            if config.failover.bridge and _has_failover(models):
+                models.bridge_pcm = bridge_audio(models.tts, config.failover.bridge_text)
             _cache[key] = models
         return _cache[key]

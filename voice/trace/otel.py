@@ -59,6 +59,12 @@ def export_turn(trace: TurnTrace, session_id: str) -> None:
             "voice.transcript": trace.transcript,
             "voice.reply": trace.reply,
             **({"voice.ttfa_ms": trace.ttfa_ns / 1e6} if trace.ttfa_ns is not None else {}),
+            # the canned failover bridge, from EoS: filler, not counted in TTFA
+            **(
+                {"voice.bridge_ms": (trace.bridge_ns - trace.eos_ns) / 1e6}
+                if trace.bridge_ns is not None
+                else {}
+            ),
             **(
                 {"voice.failovers": [f"{f['stage']}: {f['reason']}" for f in trace.failovers]}
                 if trace.failovers

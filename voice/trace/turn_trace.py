@@ -10,6 +10,7 @@ handed to the transport). With speculation the chain starts before the turn is c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +51,14 @@ class TurnTrace:
     resumed: int = 0  # how often it played on after such a pause
     # Cloud provider calls that fell back to the local provider (voice/providers/failover.py).
     failovers: list[dict[str, Any]] = field(default_factory=list)
+    # Told of each failover note as it is made, on the thread that made it, with whether the
+    # cloud was tried: the spoken bridge listens here (voice/agent/bridge.py).
+    on_failover: Callable[[dict[str, Any], bool], None] | None = field(
+        default=None, repr=False, compare=False
+    )
+    # When the first frame of the canned bridge ("One moment.") went to the transport. It is
+    # filler, not the reply: `first_audio_ns` (TTFA) stays the reply's own first audio.
+    bridge_ns: int | None = None
 
     def __post_init__(self) -> None:
         # The trace made last in a task is that task's current trace, and the one of the turn
@@ -91,6 +100,7 @@ class TurnTrace:
             "eos_ms": _ms(self.eos_ns, origin_ns),
             "ttfa_ms": _ms(self.ttfa_ns),
             "first_audio_ms": _ms(self.first_audio_ns, origin_ns),
+            **({"bridge_ms": _ms(self.bridge_ns, origin_ns)} if self.bridge_ns is not None else {}),
             "spans": {
                 name: {
                     "start_ms": _ms(span.start_ns, origin_ns),
