@@ -161,3 +161,26 @@ def test_short_complete_turns_get_a_push(text):
 
 def test_a_short_prefix_is_not_complete_short():
     assert lexical_cue("Yes, I want the").name == "continuing"
+
+
+def test_the_stt_providers_end_of_speech_adds_to_the_words_but_never_decides_alone():
+    policy = DecisionPolicy(detector="words", stt_end_log_odds=1.0)
+    alone = Evidence(T0, stt_end="speech_final")
+    assert policy.probability(alone) == (policy.prior, {})
+    words = Evidence(T0, words=0.3, transcript="I want to go home")
+    both = Evidence(T0, words=0.3, transcript="I want to go home", stt_end="speech_final")
+    p_words, _ = policy.probability(words)
+    p_both, parts = policy.probability(both)
+    assert parts["stt_end"] == "speech_final"
+    logit = lambda p: math.log(p / (1 - p))  # noqa: E731
+    assert logit(p_both) - logit(p_words) == pytest.approx(1.0)
+    assert policy.wait_ms(p_both) < policy.wait_ms(p_words)
+
+
+def test_the_stt_providers_event_is_merged_with_the_other_evidence_of_the_pause():
+    driver = Driver(DecisionPolicy(detector="words")).run([0.9] * 10 + [0.0] * 4)  # paused
+    eos = driver.eos_ns
+    driver.detector.add_evidence(Evidence(eos, stt_end="utterance_end"))
+    driver.detector.add_evidence(Evidence(eos, words=0.5, transcript="Thanks."))
+    record = driver.detector.decision_record(80)
+    assert record["stt_end"] == "utterance_end" and record["words"] == 0.5

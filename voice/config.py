@@ -104,6 +104,12 @@ class DeepgramConfig(CloudConfig):
 
     model: str = "nova-3"
     language: str = "en-US"
+    # One listen socket per call, fed every input frame as it arrives (interim results while
+    # the user speaks; at a pause only `Finalize` crosses the network): saves the handshake
+    # per utterance. false: a new socket per utterance, the audio sent at the pause.
+    streaming: bool = True
+    endpointing_ms: int = 300  # Deepgram's own end-of-speech silence (`speech_final`)
+    utterance_end_ms: int = 1000  # Deepgram's `UtteranceEnd` after this gap in the words
 
 
 @dataclass
@@ -152,6 +158,9 @@ class TurnConfig:
     audio_weight: float = 0.5  # weight of Smart Turn's log-odds in the fusion
     words_weight: float = 0.7  # weight of the LLM's log-odds in the fusion
     bias: float = 2.0  # added to the fused log-odds (the LLM's raw probability runs low)
+    # A streaming STT's own end-of-speech event at this pause (Deepgram `speech_final`,
+    # `UtteranceEnd`) adds this to the log-odds; it never decides alone (docs/cloud.md).
+    stt_end_log_odds: float = 1.0
     smart_turn_threads: int = 1  # ONNX threads for Smart Turn (it runs beside the chain)
     smart_turn_path: str = ""  # empty: Smart Turn v3.2 from pipecat-ai's wheel
     silence_ms: int = 300  # detector = "silence" only

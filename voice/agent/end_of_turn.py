@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 # Smart Turn hears the start of the pause as well as the speech: it was trained on turns cut
 # shortly after the last word, and its probability rises with the first ~100 ms of silence.
 SMART_TURN_PAUSE_S = 0.1
+# A streaming STT's end-of-speech event names the end of the last word; ours is the VAD's.
+# They agree within this much, or the event is about other speech (an earlier pause).
+STT_END_SLACK_NS = 600_000_000
 
 
 def decision_policy(config: Config) -> DecisionPolicy:
@@ -43,6 +46,7 @@ def decision_policy(config: Config) -> DecisionPolicy:
         words_weight=turn.words_weight,
         bias=turn.bias,
         silence_ms=turn.silence_ms,
+        stt_end_log_odds=turn.stt_end_log_odds,
     )
 
 
@@ -68,9 +72,13 @@ class PauseEvidence:
     def __init__(self, detector: EndOfTurnDetector, models: Models) -> None:
         self._detector = detector if isinstance(detector, FusedEndOfTurn) else None
         self._models = models
+        self._stt_end: tuple[str, int, int] | None = (
+            None  # the provider's latest (kind, at, arrived)
+        )
 
     def on_pause(self, scope: TurnScope, audio: UserAudio) -> None:
         """Start the audio model on the pause; its result lands in the detector."""
+        self._apply_stt_end(audio.eos_ns)
         detector = self._detector
         if detector is None or detector.policy.detector not in ("fused", "smart_turn"):
             return
@@ -87,6 +95,28 @@ class PauseEvidence:
         )
         self._detector.add_evidence(
             Evidence(audio.eos_ns, smart_turn=probability, arrived_ns={"smart_turn": now_ns()})
+        )
+
+    def stt_end(self, kind: str, speech_end_ns: int) -> None:
+        """The STT provider's own end-of-speech event (on the event loop): evidence for the
+        pause it names. It may come before our VAD's pause begins (the provider's endpoint
+        can be quicker than the VAD's hangover); then the pause takes it when it begins."""
+        detector = self._detector
+        if detector is None or detector.policy.detector not in ("fused", "words", "smart_turn"):
+            return
+        self._stt_end = (kind, speech_end_ns, now_ns())
+        eos_ns = detector.pause_eos_ns
+        if eos_ns is not None:
+            self._apply_stt_end(eos_ns)
+
+    def _apply_stt_end(self, eos_ns: int) -> None:
+        if self._detector is None or self._stt_end is None:
+            return
+        kind, speech_end_ns, arrived_ns = self._stt_end
+        if abs(speech_end_ns - eos_ns) > STT_END_SLACK_NS:
+            return  # about other speech
+        self._detector.add_evidence(
+            Evidence(eos_ns, stt_end=kind, arrived_ns={"stt_end": arrived_ns})
         )
 
     def words_scorer(self, audio: UserAudio) -> Callable[[str, float | None], None] | None:

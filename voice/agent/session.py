@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from voice.agent.bridge import TurnBridge
 from voice.agent.end_of_turn import PauseEvidence, make_detector
+from voice.agent.live_stt import LiveSTT, open_live_stt
 from voice.agent.stages import (
     ClauseStage,
     LLMStage,
@@ -94,6 +95,7 @@ class VoiceSession:
         self._speculative: _Turn | None = None
         self._active: list[_Turn] = []
         self._user_speaking = False
+        self.live_stt: LiveSTT | None = None  # a streaming STT's socket for the call (run())
         # Speech over the bot goes to the barge-in policy first (voice/bargein).
         self.bargein = BargeIn(
             config.bargein, transport, models.stt, models.stt_worker, self._on_turn_event
@@ -106,6 +108,7 @@ class VoiceSession:
         otel.configure(self.config.trace.otlp_endpoint)
         await self.models.llm_worker.run(self.models.llm.warm_up, self.history)
         vad_stream = self.models.vad.new_stream()
+        self.live_stt = open_live_stt(self.models.stt, self.models.stt_worker, self.pause_evidence)
         try:
             if self.delegate is not None:
                 await self.delegate.start()
@@ -126,6 +129,8 @@ class VoiceSession:
             for turn in list(self._active):
                 await turn.scope.cancel()
             await self.bargein.close()
+            if self.live_stt is not None:
+                await asyncio.to_thread(self.live_stt.close)
             if self.delegate is not None:
                 await self.delegate.close()
         return self.result
@@ -143,6 +148,8 @@ class VoiceSession:
         if not self._heard_first_frame:
             self._heard_first_frame = True
             self.started_ns = frame.audio.media_time_ns
+        if self.live_stt is not None:
+            self.live_stt.push(frame.audio.pcm, frame.audio.media_time_ns)
         await self.bargein.on_frame(frame)
         for event in self.detector.push(frame):
             if not self.bargein.holds(event):
@@ -220,7 +227,7 @@ class VoiceSession:
         honest = honest_reply if self.config.llm.honest_replies else None
         fixed_reply = honest if self.delegate is None else self.delegate.fixed_reply(scope, honest)
         stages: list[Stage] = [
-            STTStage(models.stt, models.stt_worker, trace),
+            STTStage(models.stt, models.stt_worker, trace, self.live_stt),
             LLMStage(
                 models.llm,
                 models.llm_worker,

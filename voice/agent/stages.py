@@ -6,9 +6,11 @@ trace on the monotonic clock.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -37,6 +39,9 @@ from voice.providers.base import (
 from voice.providers.worker import ModelWorker
 from voice.trace.turn_trace import TurnTrace
 
+if TYPE_CHECKING:
+    from voice.agent.live_stt import LiveSTT
+
 
 def now_ns() -> int:
     return time.monotonic_ns()
@@ -61,8 +66,11 @@ class VADStage:
 class STTStage:
     name = "stt"
 
-    def __init__(self, stt: STT, worker: ModelWorker, trace: TurnTrace) -> None:
+    def __init__(
+        self, stt: STT, worker: ModelWorker, trace: TurnTrace, live: LiveSTT | None = None
+    ) -> None:
         self._stt = stt
+        self._live = live  # a call's stream (voice/agent/live_stt.py): network, no model
         self._worker = worker
         self._trace = trace
 
@@ -71,7 +79,10 @@ class STTStage:
             if not isinstance(frame, UserAudio):
                 continue
             self._trace.start("stt", now_ns())
-            text = await self._worker.run(self._stt.transcribe, frame.pcm)
+            if self._live is not None:
+                text = await asyncio.to_thread(self._live.transcribe_utterance, frame)
+            else:
+                text = await self._worker.run(self._stt.transcribe, frame.pcm)
             self._trace.end("stt", now_ns())
             self._trace.transcript = text
             if text.strip():

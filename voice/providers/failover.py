@@ -30,6 +30,7 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
+from voice.pipeline.frames import UserAudio
 from voice.providers.base import LLM, STT, TTS, DialogueTurn, Tool, ToolCall, ToolLLM
 from voice.providers.circuit_breaker import CircuitBreaker
 from voice.providers.cloud.secrets import redact
@@ -245,8 +246,48 @@ class FailoverSTT:
         )
         return texts[0] if texts else ""
 
+    def open_stream(
+        self,
+        on_end_of_speech: Callable[[str, int], None],
+        run_local: Callable[[np.ndarray], str],
+    ) -> FailoverSTTStream | None:
+        """A call's live stream to the cloud STT (None if it has none, or it is off), whose
+        utterances fall back to `run_local` (the local STT on its worker)."""
+        open_cloud = getattr(self.cloud, "open_stream", None)
+        if open_cloud is None or not getattr(self.cloud, "streaming", False):
+            return None
+        return FailoverSTTStream(open_cloud(on_end_of_speech), run_local, self.failover)
+
     def __getattr__(self, name: str) -> Any:  # model_path, threads, partials: the local's
         return getattr(self.local, name)
+
+
+class FailoverSTTStream:
+    """A call's cloud STT stream (fed every frame) with the local STT behind each utterance.
+
+    `transcribe_utterance` blocks on the network, not on a model: the session runs it off the
+    STT worker, and only a fallback's local decode goes to the worker (`run_local`).
+    """
+
+    def __init__(
+        self, stream: Any, run_local: Callable[[np.ndarray], str], failover: Failover
+    ) -> None:
+        self.stream, self.run_local, self.failover = stream, run_local, failover
+
+    def push(self, pcm: np.ndarray, media_time_ns: int) -> None:
+        self.stream.push(pcm, media_time_ns)
+
+    def transcribe_utterance(self, audio: UserAudio) -> str:
+        texts = list(
+            self.failover.run(
+                lambda stop: iter([self.stream.transcribe(audio.start_ns, audio.eos_ns, stop)]),
+                lambda: iter([self.run_local(audio.pcm)]),
+            )
+        )
+        return texts[0] if texts else ""
+
+    def close(self) -> None:
+        self.stream.close()
 
 
 class FailoverLLM:

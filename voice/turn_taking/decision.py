@@ -52,6 +52,7 @@ class Evidence:
     smart_turn: float | None = None  # P(complete) from the audio model
     words: float | None = None  # P(line ends) from the LLM
     transcript: str | None = None
+    stt_end: str | None = None  # a streaming STT's own end-of-speech event (speech_final, ...)
     arrived_ns: dict[str, int] = field(default_factory=dict)  # evidence kind -> media time
 
 
@@ -69,6 +70,7 @@ class DecisionPolicy:
     words_weight: float = 0.7
     bias: float = 2.0
     silence_ms: float = 300.0  # the fixed wait of the "silence" detector
+    stt_end_log_odds: float = 1.0  # added when the STT provider also heard the speech end
 
     def probability(self, evidence: Evidence | None) -> tuple[float, dict[str, Any]]:
         """P(finished) from the evidence this policy uses, with the parts that made it."""
@@ -91,6 +93,11 @@ class DecisionPolicy:
             used = True
         if not used:
             return self.prior, parts
+        # The provider's endpoint (Deepgram's) is acoustic, like our VAD's pause: it adds to
+        # the words or the audio model, never stands in for them.
+        if evidence.stt_end is not None:
+            log_odds += self.stt_end_log_odds
+            parts["stt_end"] = evidence.stt_end
         return _sigmoid(log_odds), parts
 
     def wait_ms(self, p: float) -> float:
@@ -145,8 +152,14 @@ class FusedEndOfTurn(SilenceEndOfTurn):
             transcript=(
                 evidence.transcript if evidence.transcript is not None else current.transcript
             ),
+            stt_end=evidence.stt_end if evidence.stt_end is not None else current.stt_end,
             arrived_ns={**current.arrived_ns, **evidence.arrived_ns},
         )
+
+    @property
+    def pause_eos_ns(self) -> int | None:
+        """The end of speech of the pause in progress; None while the user speaks."""
+        return self._eos_ns if self._state == "silent" else None
 
     def push(self, frame: VADFrame) -> list[TurnEvent]:
         was_silent_at = self._eos_ns if self._state == "silent" else None

@@ -17,11 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from aiohttp import WSMsgType, web
 
 from tests.cloud.emulators.server import DelayedSender, Emulator, arrived
 
 BYTES_PER_SECOND = {"linear16": 2, "mulaw": 1, "alaw": 1}
+SPEECH_RMS = 300.0  # a 20 ms linear16 frame louder than this is speech (streams only)
 
 
 def results(
@@ -60,7 +62,7 @@ def results(
 class DeepgramEmulator(Emulator):
     transcript: str = "What is the weather like in London today?"
     transcriber: Callable[[bytes, str, int], str] | None = None
-    interim_every_s: float = 0.5
+    interim_every_s: float = 0.5  # an interim result per this much audio since the last final
 
     def routes(self, app: web.Application) -> None:
         app.router.add_get("/v1/listen", self.listen)
@@ -87,24 +89,15 @@ class DeepgramEmulator(Emulator):
         record = self.requests[-1]
         ws = web.WebSocketResponse()
         await ws.prepare(request)
-        sender = DelayedSender(ws, self.delay)
-        audio = bytearray()
-        interim_at = self.interim_every_s
-        rate = BYTES_PER_SECOND.get(encoding, 2) * sample_rate
+        stream = _Stream(self, query, encoding, sample_rate, DelayedSender(ws, self.delay))
         async for message in ws:
             received = time.monotonic()
             if message.type == WSMsgType.BINARY:
                 # No wait per audio chunk: a burst of chunks crosses the network together
                 # (waiting on each would add one delay per chunk); the control message that
                 # follows them waits for its own arrival.
-                audio.extend(message.data)
-                record["audio_bytes"] = len(audio)
-                seconds = len(audio) / rate
-                if seconds >= interim_at and not self.stall:
-                    interim_at += self.interim_every_s
-                    words = self.transcript.split()
-                    partial = " ".join(words[: max(1, len(words) // 2)])
-                    sender.send_json(results(partial, 0.0, seconds, is_final=False))
+                stream.audio_in(message.data)
+                record["audio_bytes"] = len(stream.audio)
             elif message.type == WSMsgType.TEXT:
                 await arrived(received, self.delay)
                 control = json.loads(message.data).get("type")
@@ -113,27 +106,122 @@ class DeepgramEmulator(Emulator):
                     if self.stall:
                         await self.stalled()
                         break
-                    text = self.transcript
-                    if self.transcriber is not None:
-                        text = self.transcriber(bytes(audio), encoding, sample_rate)
-                    sender.send_json(
-                        results(text, 0.0, len(audio) / rate, is_final=True, from_finalize=True)
-                    )
+                    stream.final(from_finalize=True)
                 elif control == "CloseStream":
-                    sender.send_json(
+                    stream.sender.send_json(
                         {
                             "type": "Metadata",
                             "transaction_key": "deprecated",
                             "request_id": str(uuid.uuid4()),
                             "sha256": "0" * 64,
                             "created": "2026-01-01T00:00:00.000Z",
-                            "duration": len(audio) / rate,
+                            "duration": len(stream.audio) / stream.rate,
                             "channels": 1,
                         }
                     )
                     break
             else:
                 break
-        await sender.close()
+        await stream.sender.close()
         await ws.close()
         return ws
+
+
+class _Stream:
+    """One listen socket's audio and what has been said about it.
+
+    With `endpointing` in the query (a kept-open stream), 20 ms linear16 frames louder than
+    `SPEECH_RMS` count as speech: after `endpointing` ms of silence following speech the
+    words so far are sent as a final result with `speech_final`, and after
+    `utterance_end_ms` an `UtteranceEnd`, as Deepgram does. `Finalize` sends the words not
+    yet final, `from_finalize`. Without it (one utterance per socket) every `Finalize`
+    answers with the transcript, as before.
+    """
+
+    def __init__(
+        self,
+        emulator: DeepgramEmulator,
+        query: dict[str, str],
+        encoding: str,
+        sample_rate: int,
+        sender: DelayedSender,
+    ) -> None:
+        self.emulator = emulator
+        self.encoding = encoding
+        self.sample_rate = sample_rate
+        self.sender = sender
+        self.rate = BYTES_PER_SECOND.get(encoding, 2) * sample_rate
+        self.audio = bytearray()
+        self.final_at = 0  # bytes already in a final result
+        self.interim_at = emulator.interim_every_s
+        endpointing = query.get("endpointing", "false")
+        self.endpointing_s = None if endpointing == "false" else int(endpointing) / 1000
+        utterance_end = query.get("utterance_end_ms")
+        self.utterance_end_s = int(utterance_end) / 1000 if utterance_end else None
+        self.scanned = 0  # bytes looked at for speech
+        self.speech_end_s: float | None = None  # end of the last speech frame
+        self.spoken_since_final = False  # speech in the audio not yet in a final result
+        self.endpoint_armed = False  # speech since the last endpoint
+        self.last_word_end_s: float | None = None  # for UtteranceEnd
+
+    def audio_in(self, data: bytes) -> None:
+        self.audio.extend(data)
+        seconds = len(self.audio) / self.rate
+        if seconds - self.final_at / self.rate >= self.interim_at and not self.emulator.stall:
+            self.interim_at += self.emulator.interim_every_s
+            words = self.emulator.transcript.split()
+            partial = " ".join(words[: max(1, len(words) // 2)])
+            start = self.final_at / self.rate
+            self.sender.send_json(results(partial, start, seconds - start, is_final=False))
+        if self.endpointing_s is not None and self.encoding == "linear16":
+            self._scan()
+
+    def _scan(self) -> None:
+        frame = self.rate // 50  # 20 ms
+        while self.scanned + frame <= len(self.audio):
+            pcm = np.frombuffer(self.audio[self.scanned : self.scanned + frame], dtype="<i2")
+            self.scanned += frame
+            now_s = self.scanned / self.rate
+            if float(np.sqrt(np.mean(pcm.astype(np.float64) ** 2))) > SPEECH_RMS:
+                self.speech_end_s = now_s
+                self.spoken_since_final = self.endpoint_armed = True
+                continue
+            assert self.endpointing_s is not None
+            end = self.speech_end_s
+            if self.endpoint_armed and end is not None and now_s - end >= self.endpointing_s:
+                # The endpoint is acoustic: it comes whether or not a Finalize already made
+                # the words final (then its transcript is empty).
+                self.endpoint_armed = False
+                self.final(from_finalize=False, speech_final=True, until=self.scanned)
+            end = self.last_word_end_s
+            if self.utterance_end_s and end is not None and now_s - end >= self.utterance_end_s:
+                self.sender.send_json(
+                    {"type": "UtteranceEnd", "channel": [0, 1], "last_word_end": end}
+                )
+                self.last_word_end_s = None
+
+    def final(
+        self, from_finalize: bool, speech_final: bool = False, until: int | None = None
+    ) -> None:
+        end = len(self.audio) if until is None else until
+        start_s, end_s = self.final_at / self.rate, end / self.rate
+        segment = bytes(self.audio[self.final_at : end])
+        spoken = self.endpointing_s is None or self.encoding != "linear16"
+        spoken = spoken or self.spoken_since_final
+        text = ""
+        if spoken:
+            text = self.emulator.transcript
+            if self.emulator.transcriber is not None:
+                text = self.emulator.transcriber(segment, self.encoding, self.sample_rate)
+        words_end_s = end_s if self.speech_end_s is None else min(self.speech_end_s, end_s)
+        if text:
+            self.last_word_end_s = words_end_s
+        message = results(
+            text, start_s, end_s - start_s, is_final=True, from_finalize=from_finalize
+        )
+        message["speech_final"] = speech_final
+        for word in message["channel"]["alternatives"][0]["words"]:
+            word["end"] = words_end_s
+        self.sender.send_json(message)
+        self.final_at = end
+        self.spoken_since_final = False

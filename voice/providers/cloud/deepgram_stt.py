@@ -1,8 +1,11 @@
-"""Deepgram streaming STT over its listen WebSocket (`deepgram-sdk`), one connection per utterance.
+"""Deepgram streaming STT over its listen WebSocket (`deepgram-sdk`).
 
-The agent hands STT a whole utterance at the pause, so each call opens a socket, sends the
-audio at once (faster than real time), asks Deepgram to `Finalize`, and joins the final
-results up to the one that answers the finalize; interim results are read past. Audio goes
+Two ways to use it. `open_stream()` (the session's way, `deepgram.streaming = true`): one
+socket per call, fed every frame as it arrives (voice/providers/cloud/deepgram_stream.py).
+`transcribe()`: one socket per utterance, for a caller that has only the whole utterance:
+it opens a socket, sends the audio at once (faster than real time), asks Deepgram to
+`Finalize`, and joins the final results up to the one that answers the finalize; interim
+results are read past. Audio goes
 as 16 kHz linear16, or as it came (`transcribe_encoded`, e.g. 8 kHz mu-law from a phone
 line, which Deepgram accepts as is).
 
@@ -14,13 +17,15 @@ factory is process-wide in the SDK, so each call passes its own timeouts on a th
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
 
 from voice.audio import SAMPLE_RATE
 from voice.config import DeepgramConfig
+from voice.providers.cloud.deepgram_stream import DeepgramStream
 from voice.providers.cloud.urls import http_and_ws
 
 _CHUNK_BYTES = 8000  # 250 ms of 16 kHz linear16 per WebSocket message
@@ -30,7 +35,7 @@ _timeouts = threading.local()
 class _TimedConnection:
     """A `websockets` sync connection whose reads give up after the read timeout."""
 
-    def __init__(self, connection: Any, read_timeout_s: float) -> None:
+    def __init__(self, connection: Any, read_timeout_s: float | None) -> None:
         self._connection = connection
         self._read_timeout_s = read_timeout_s
 
@@ -65,6 +70,9 @@ def _timed_transport(url: str, headers: dict[str, str]) -> _TimedConnection:
     return _TimedConnection(connection, getattr(_timeouts, "read_s", 10.0))
 
 
+_NO_READ_TIMEOUT = None  # a call's stream may be quiet for long; its waits have their own
+
+
 class DeepgramSTT:
     name = "deepgram"
 
@@ -87,6 +95,35 @@ class DeepgramSTT:
             timeout=settings.read_timeout_ms / 1000,
             max_retries=0,
         )
+
+    @property
+    def streaming(self) -> bool:
+        return self.settings.streaming
+
+    def open_stream(
+        self, on_end_of_speech: Callable[[str, int], None] | None = None
+    ) -> DeepgramStream:
+        """A call's kept-open socket; `on_end_of_speech(kind, media_ns)` gets Deepgram's
+        `speech_final` and `UtteranceEnd` events."""
+        settings = self.settings
+
+        def connect() -> AbstractContextManager[Any]:
+            _timeouts.open_s = settings.connect_timeout_ms / 1000
+            _timeouts.read_s = _NO_READ_TIMEOUT
+            return self._client.listen.v1.connect(
+                model=settings.model,
+                language=settings.language,
+                encoding="linear16",
+                sample_rate=SAMPLE_RATE,
+                channels=1,
+                interim_results="true",
+                smart_format="true",
+                endpointing=str(settings.endpointing_ms),
+                utterance_end_ms=str(settings.utterance_end_ms),
+                vad_events="true",
+            )
+
+        return DeepgramStream(connect, on_end_of_speech, wait_s=settings.read_timeout_ms / 1000)
 
     def transcribe(self, pcm: np.ndarray) -> str:
         audio = np.asarray(pcm, dtype="<i2").tobytes()
