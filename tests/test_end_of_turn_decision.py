@@ -184,3 +184,19 @@ def test_the_stt_providers_event_is_merged_with_the_other_evidence_of_the_pause(
     driver.detector.add_evidence(Evidence(eos, words=0.5, transcript="Thanks."))
     record = driver.detector.decision_record(80)
     assert record["stt_end"] == "utterance_end" and record["words"] == 0.5
+
+
+def test_a_turn_aware_stt_confidence_is_fused_like_a_turn_model():
+    policy = DecisionPolicy(detector="words", stt_eot_weight=1.0)
+    unsure, unsure_parts = policy.probability(Evidence(T0, stt_eot=0.1))
+    sure, _ = policy.probability(Evidence(T0, stt_eot=0.95))
+    assert unsure_parts == {"stt_eot": 0.1}  # counts alone: Flux hears words and prosody
+    assert unsure == pytest.approx(0.1) and sure == pytest.approx(0.95)  # alone: as calibrated
+    with_words, _ = policy.probability(
+        Evidence(T0, stt_eot=0.95, words=0.5, transcript="What time is it?")
+    )
+    assert with_words > sure
+    assert unsure < policy.threshold < sure
+    assert policy.wait_ms(sure) == policy.min_wait_ms < policy.wait_ms(unsure)
+    silence = DecisionPolicy(detector="silence")
+    assert silence.probability(Evidence(T0, stt_eot=0.9)) == (silence.prior, {})

@@ -161,6 +161,9 @@ class TurnConfig:
     # A streaming STT's own end-of-speech event at this pause (Deepgram `speech_final`,
     # `UtteranceEnd`) adds this to the log-odds; it never decides alone (docs/cloud.md).
     stt_end_log_odds: float = 1.0
+    # A turn-aware STT's own P(turn over) (Deepgram Flux's end_of_turn_confidence), fused in
+    # log-odds with this weight, like Smart Turn's (docs/cloud.md).
+    stt_eot_weight: float = 1.0
     smart_turn_threads: int = 1  # ONNX threads for Smart Turn (it runs beside the chain)
     smart_turn_path: str = ""  # empty: Smart Turn v3.2 from pipecat-ai's wheel
     silence_ms: int = 300  # detector = "silence" only

@@ -67,7 +67,7 @@ def stt(deepgram) -> DeepgramSTT:
 def test_one_socket_serves_every_utterance_of_a_call(deepgram, stt):
     deepgram.emulator.transcript = "Hello world."
     events: list[tuple[str, int]] = []
-    stream = stt.open_stream(lambda kind, media_ns: events.append((kind, media_ns)))
+    stream = stt.open_stream(lambda kind, media_ns, _: events.append((kind, media_ns)))
     caller = _Caller(stream)
     try:
         start, eos = caller.say(_tone(1.0))
@@ -183,3 +183,58 @@ def test_a_call_on_deepgram_keeps_one_socket_and_hears_its_end_of_speech(
     decisions = [t["end_of_turn"] for t in answered]
     print(decisions)
     assert all(d.get("stt_end") == "speech_final" for d in decisions), decisions
+
+
+@pytest.fixture
+def flux(deepgram) -> DeepgramSTT:
+    return DeepgramSTT(KEY, DeepgramConfig(base_url=deepgram.base_url, model="flux-general-en"))
+
+
+def test_flux_streams_turns_and_their_end_of_turn_confidence(deepgram, flux):
+    deepgram.emulator.transcript = "Book me a table."
+    events: list[tuple[str, int, float | None]] = []
+    stream = flux.open_stream(lambda *event: events.append(event))
+    caller = _Caller(stream)
+    try:
+        start, eos = caller.say(_tone(1.0))
+        caller.say(_silence(0.3))
+        # No message of ours: the words are there once a TurnInfo reaches the end of speech.
+        assert stream.transcribe(start, eos) == "Book me a table."
+        caller.say(_silence(0.8))  # the emulated Flux is sure by then: EndOfTurn
+        _wait_for(lambda: any(kind == "EndOfTurn" for kind, _, _ in events))
+    finally:
+        stream.close()
+    request = deepgram.emulator.requests[-1]
+    assert request["path"] == "/v2/listen"
+    assert request["query"]["model"] == "flux-general-en"
+    assert "ForceEndTurn" not in request.get("controls", [])  # our pauses never end its turn
+    # Confidence is low while speaking and rises through the silence after the words.
+    during = [c for kind, at, c in events if at <= eos]
+    after = [c for kind, at, c in events if at > eos + 100 * 1_000_000]
+    assert during and max(during) < 0.2
+    assert after and after == sorted(after) and after[-1] >= 0.7
+
+
+def test_flux_per_utterance_ends_the_turn_and_returns_its_words(deepgram, flux):
+    deepgram.emulator.transcript = "Hello there."
+    assert flux.transcribe(_tone(0.8)) == "Hello there."
+    assert deepgram.emulator.requests[-1]["controls"][:2] == ["ForceEndTurn", "CloseStream"]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_a_call_on_flux_decides_with_its_end_of_turn_confidence(deepgram, monkeypatch, real_corpus):
+    deepgram.emulator.transcript = "What is the weather in Paris?"
+    monkeypatch.setenv("DEEPGRAM_API_KEY", KEY)
+    config = Config()
+    config.providers = dataclasses.replace(config.providers, stt="deepgram")
+    config.deepgram = dataclasses.replace(
+        config.deepgram, base_url=deepgram.base_url, model="flux-general-en"
+    )
+    result = talk(load_caller_audio(real_corpus / "weather-question.wav"), config)
+
+    (turn,) = [t for t in result.turns if t["outcome"] == "answered"]
+    assert turn["transcript"] == "What is the weather in Paris?"
+    assert not turn.get("failovers")
+    decision = turn["end_of_turn"]
+    assert 0 < decision["stt_eot"] < 1 and "stt_eot" in decision["evidence_after_ms"]

@@ -31,6 +31,8 @@ SMART_TURN_PAUSE_S = 0.1
 # A streaming STT's end-of-speech event names the end of the last word; ours is the VAD's.
 # They agree within this much, or the event is about other speech (an earlier pause).
 STT_END_SLACK_NS = 600_000_000
+# A turn-aware STT's confidence counts for a pause if its audio reached the end of speech.
+STT_EOT_BEFORE_NS = 60_000_000
 
 
 def decision_policy(config: Config) -> DecisionPolicy:
@@ -47,6 +49,7 @@ def decision_policy(config: Config) -> DecisionPolicy:
         bias=turn.bias,
         silence_ms=turn.silence_ms,
         stt_end_log_odds=turn.stt_end_log_odds,
+        stt_eot_weight=turn.stt_eot_weight,
     )
 
 
@@ -72,9 +75,8 @@ class PauseEvidence:
     def __init__(self, detector: EndOfTurnDetector, models: Models) -> None:
         self._detector = detector if isinstance(detector, FusedEndOfTurn) else None
         self._models = models
-        self._stt_end: tuple[str, int, int] | None = (
-            None  # the provider's latest (kind, at, arrived)
-        )
+        # The STT provider's latest (kind, at, confidence, arrived), until a pause takes it.
+        self._stt_end: tuple[str, int, float | None, int] | None = None
 
     def on_pause(self, scope: TurnScope, audio: UserAudio) -> None:
         """Start the audio model on the pause; its result lands in the detector."""
@@ -97,14 +99,17 @@ class PauseEvidence:
             Evidence(audio.eos_ns, smart_turn=probability, arrived_ns={"smart_turn": now_ns()})
         )
 
-    def stt_end(self, kind: str, speech_end_ns: int) -> None:
-        """The STT provider's own end-of-speech event (on the event loop): evidence for the
-        pause it names. It may come before our VAD's pause begins (the provider's endpoint
-        can be quicker than the VAD's hangover); then the pause takes it when it begins."""
+    def stt_end(self, kind: str, at_ns: int, confidence: float | None = None) -> None:
+        """The STT provider's own judgement of the end (on the event loop), as evidence for
+        the pause it is about. Without `confidence` (Deepgram nova: `speech_final`,
+        `UtteranceEnd`) it names the end of speech at `at_ns`; with one (Flux) it is P(turn
+        over) for the audio up to `at_ns`. Either may come before our VAD's pause begins
+        (the provider's endpoint can be quicker than the VAD's hangover); then the pause
+        takes the latest when it begins."""
         detector = self._detector
-        if detector is None or detector.policy.detector not in ("fused", "words", "smart_turn"):
+        if detector is None or detector.policy.detector == "silence":
             return
-        self._stt_end = (kind, speech_end_ns, now_ns())
+        self._stt_end = (kind, at_ns, confidence, now_ns())
         eos_ns = detector.pause_eos_ns
         if eos_ns is not None:
             self._apply_stt_end(eos_ns)
@@ -112,12 +117,16 @@ class PauseEvidence:
     def _apply_stt_end(self, eos_ns: int) -> None:
         if self._detector is None or self._stt_end is None:
             return
-        kind, speech_end_ns, arrived_ns = self._stt_end
-        if abs(speech_end_ns - eos_ns) > STT_END_SLACK_NS:
-            return  # about other speech
-        self._detector.add_evidence(
-            Evidence(eos_ns, stt_end=kind, arrived_ns={"stt_end": arrived_ns})
-        )
+        kind, at_ns, confidence, arrived_ns = self._stt_end
+        if confidence is None:
+            if abs(at_ns - eos_ns) > STT_END_SLACK_NS:
+                return  # about other speech
+            evidence = Evidence(eos_ns, stt_end=kind, arrived_ns={"stt_end": arrived_ns})
+        else:
+            if at_ns < eos_ns - STT_EOT_BEFORE_NS:
+                return  # judged on audio that ends before this pause's end of speech
+            evidence = Evidence(eos_ns, stt_eot=confidence, arrived_ns={"stt_eot": arrived_ns})
+        self._detector.add_evidence(evidence)
 
     def words_scorer(self, audio: UserAudio) -> Callable[[str, float | None], None] | None:
         """For a speculative turn's LLM stage: report the words' end-of-line probability."""

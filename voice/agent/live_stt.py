@@ -38,8 +38,9 @@ def open_live_stt(stt: STT, worker: ModelWorker, evidence: PauseEvidence) -> Liv
     loop = asyncio.get_running_loop()
     local = getattr(stt, "local", stt)
 
-    def on_end_of_speech(kind: str, media_ns: int) -> None:  # the stream's receiver thread
-        loop.call_soon_threadsafe(evidence.stt_end, kind, media_ns)
+    def on_end_of_speech(kind: str, media_ns: int, confidence: float | None) -> None:
+        # on the stream's receiver thread
+        loop.call_soon_threadsafe(evidence.stt_end, kind, media_ns, confidence)
 
     def run_local(pcm: np.ndarray) -> str:  # a fallback's thread: the decode goes to the worker
         return asyncio.run_coroutine_threadsafe(worker.run(local.transcribe, pcm), loop).result()

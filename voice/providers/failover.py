@@ -248,7 +248,7 @@ class FailoverSTT:
 
     def open_stream(
         self,
-        on_end_of_speech: Callable[[str, int], None],
+        on_end_of_speech: Callable[[str, int, float | None], None],
         run_local: Callable[[np.ndarray], str],
     ) -> FailoverSTTStream | None:
         """A call's live stream to the cloud STT (None if it has none, or it is off), whose

@@ -53,6 +53,7 @@ class Evidence:
     words: float | None = None  # P(line ends) from the LLM
     transcript: str | None = None
     stt_end: str | None = None  # a streaming STT's own end-of-speech event (speech_final, ...)
+    stt_eot: float | None = None  # a streaming STT's P(turn over) (Deepgram Flux)
     arrived_ns: dict[str, int] = field(default_factory=dict)  # evidence kind -> media time
 
 
@@ -71,6 +72,7 @@ class DecisionPolicy:
     bias: float = 2.0
     silence_ms: float = 300.0  # the fixed wait of the "silence" detector
     stt_end_log_odds: float = 1.0  # added when the STT provider also heard the speech end
+    stt_eot_weight: float = 1.0  # weight of a turn-aware STT's end-of-turn log-odds (Flux)
 
     def probability(self, evidence: Evidence | None) -> tuple[float, dict[str, Any]]:
         """P(finished) from the evidence this policy uses, with the parts that made it."""
@@ -90,6 +92,13 @@ class DecisionPolicy:
             cue = lexical_cue(evidence.transcript)
             log_odds += cue.log_odds
             parts["cue"] = cue.name
+            used = True
+        if self.detector != "silence" and evidence.stt_eot is not None:
+            # A turn model of its own (Flux hears words and prosody): fused with the others,
+            # or alone its own calibrated probability (the bias is for our LLM's low scores).
+            eot_log_odds = self.stt_eot_weight * _logit(evidence.stt_eot)
+            log_odds = log_odds + eot_log_odds if used else eot_log_odds
+            parts["stt_eot"] = round(evidence.stt_eot, 4)
             used = True
         if not used:
             return self.prior, parts
@@ -153,6 +162,7 @@ class FusedEndOfTurn(SilenceEndOfTurn):
                 evidence.transcript if evidence.transcript is not None else current.transcript
             ),
             stt_end=evidence.stt_end if evidence.stt_end is not None else current.stt_end,
+            stt_eot=evidence.stt_eot if evidence.stt_eot is not None else current.stt_eot,
             arrived_ns={**current.arrived_ns, **evidence.arrived_ns},
         )
 

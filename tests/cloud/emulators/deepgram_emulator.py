@@ -64,8 +64,15 @@ class DeepgramEmulator(Emulator):
     transcriber: Callable[[bytes, str, int], str] | None = None
     interim_every_s: float = 0.5  # an interim result per this much audio since the last final
 
+    @staticmethod
+    def flux_confidence(silence_s: float) -> float:
+        """The Flux emulator's end-of-turn confidence after this much silence (a stand-in:
+        0.05 while speaking, rising to 0.95 by 0.9 s of silence)."""
+        return min(0.95, 0.05 + silence_s)
+
     def routes(self, app: web.Application) -> None:
         app.router.add_get("/v1/listen", self.listen)
+        app.router.add_get("/v2/listen", self.listen_flux)
         app.router.add_get("/v1/projects", self.projects)
 
     def _authorized(self, request: web.Request) -> bool:
@@ -125,6 +132,142 @@ class DeepgramEmulator(Emulator):
         await stream.sender.close()
         await ws.close()
         return ws
+
+    async def listen_flux(self, request: web.Request) -> web.StreamResponse:
+        """Flux (`/v2/listen`): turns, each `TurnInfo` with an end-of-turn confidence."""
+        await self.delay.handshake()
+        if not self._authorized(request):
+            raise web.HTTPUnauthorized(text="invalid credentials")
+        query = dict(request.query)
+        self.requests.append({"query": query, "audio_bytes": 0, "path": "/v2/listen"})
+        record = self.requests[-1]
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        flux = _FluxStream(self, query, DelayedSender(ws, self.delay))
+        async for message in ws:
+            received = time.monotonic()
+            if message.type == WSMsgType.BINARY:
+                flux.audio_in(message.data)
+                record["audio_bytes"] = len(flux.audio)
+            elif message.type == WSMsgType.TEXT:
+                await arrived(received, self.delay)
+                control = json.loads(message.data).get("type")
+                record.setdefault("controls", []).append(control)
+                if control == "ForceEndTurn":
+                    if self.stall:
+                        await self.stalled()
+                        break
+                    flux.end_turn()
+                elif control == "CloseStream":
+                    flux.end_turn()
+                    break
+            else:
+                break
+        await flux.sender.close()
+        await ws.close()
+        return ws
+
+
+class _FluxStream:
+    """One Flux socket: a turn starts with speech (`StartOfTurn`), an `Update` follows every
+    0.25 s of audio, and the turn ends (`EndOfTurn`) when the confidence reaches
+    `eot_threshold` or on `ForceEndTurn`. The emulator's confidence is a stand-in for Flux's
+    model: `flux_confidence(silence_s)` of the silence since the last speech frame."""
+
+    UPDATE_S = 0.25
+
+    def __init__(
+        self, emulator: DeepgramEmulator, query: dict[str, str], sender: DelayedSender
+    ) -> None:
+        self.emulator = emulator
+        self.sender = sender
+        self.sample_rate = int(query.get("sample_rate", "16000"))
+        self.rate = BYTES_PER_SECOND.get(query.get("encoding", "linear16"), 2) * self.sample_rate
+        self.eot_threshold = float(query.get("eot_threshold", "0.7"))
+        self.audio = bytearray()
+        self.scanned = 0
+        self.sequence = 0
+        self.turn_index = 0
+        self.turn_start: int | None = None  # bytes
+        self.speech_end_s: float | None = None
+        self.next_update_s = self.UPDATE_S
+        self._said: tuple[object, str] = (None, "")  # the last transcript and what it heard
+        self._send("Connected", {})
+
+    def _send(self, kind: str, fields: dict[str, Any]) -> None:
+        message = {"type": kind, "request_id": "emulator", "sequence_id": self.sequence, **fields}
+        self.sequence += 1
+        self.sender.send_json(message)
+
+    def audio_in(self, data: bytes) -> None:
+        self.audio.extend(data)
+        frame = self.rate // 50
+        while self.scanned + frame <= len(self.audio):
+            pcm = np.frombuffer(self.audio[self.scanned : self.scanned + frame], dtype="<i2")
+            self.scanned += frame
+            now_s = self.scanned / self.rate
+            if float(np.sqrt(np.mean(pcm.astype(np.float64) ** 2))) > SPEECH_RMS:
+                self.speech_end_s = now_s
+                if self.turn_start is None:
+                    self.turn_start = self.scanned - frame
+                    self._turn_info("StartOfTurn", 0.0)
+            if self.turn_start is not None and now_s >= self.next_update_s:
+                self.next_update_s = now_s + self.UPDATE_S
+                confidence = self._confidence(now_s)
+                if confidence >= self.eot_threshold:
+                    self.end_turn()
+                else:
+                    self._turn_info("Update", confidence)
+
+    def _confidence(self, now_s: float) -> float:
+        silence = 0.0 if self.speech_end_s is None else now_s - self.speech_end_s
+        return self.emulator.flux_confidence(silence)
+
+    def _transcript(self) -> str:
+        assert self.turn_start is not None
+        if self.emulator.transcriber is None:
+            return self.emulator.transcript
+        key = (self.turn_start, self.speech_end_s)  # silence adds no words: no new decode
+        if self._said[0] != key:
+            segment = bytes(self.audio[self.turn_start : self.scanned])
+            self._said = (key, self.emulator.transcriber(segment, "linear16", self.sample_rate))
+        return self._said[1]
+
+    def _turn_info(self, event: str, confidence: float, **extra: Any) -> None:
+        assert self.turn_start is not None
+        start_s, end_s = self.turn_start / self.rate, self.scanned / self.rate
+        text = "" if event == "StartOfTurn" else self._transcript()
+        words_end = self.speech_end_s if self.speech_end_s is not None else end_s
+        words = [
+            {
+                "word": w.strip(".,?!").lower(),
+                "confidence": 0.99,
+                "start": start_s,
+                "end": words_end,
+            }
+            for w in text.split()
+        ]
+        fields = {
+            "event": event,
+            "turn_index": self.turn_index,
+            "audio_window_start": start_s,
+            "audio_window_end": end_s,
+            "transcript": text,
+            "words": words,
+            "end_of_turn_confidence": round(confidence, 4),
+            **extra,
+        }
+        self._send("TurnInfo", fields)
+
+    def end_turn(self) -> None:
+        """The turn ends on what was heard (its confidence, or `ForceEndTurn`)."""
+        if self.turn_start is None:
+            return  # no turn in progress: ignored, as Flux does
+        confidence = self._confidence(self.scanned / self.rate)
+        self._turn_info("EndOfTurn", confidence, trigger="model")
+        self.turn_index += 1
+        self.turn_start = None
+        self.next_update_s = self.scanned / self.rate + self.UPDATE_S
 
 
 class _Stream:

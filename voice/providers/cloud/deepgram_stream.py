@@ -7,9 +7,16 @@ comes, so Deepgram transcribes while the user speaks and at a pause only `Finali
 answer cross the network. When Deepgram's own endpointing has already finalized the words up
 to the end of speech, not even that: the transcript is there when it is asked for.
 
-Deepgram's end-of-speech events (`speech_final` on a final result, `UtteranceEnd`) are handed
-to `on_end_of_speech(kind, media_ns)` as evidence for the end-of-turn decision
-(voice/agent/end_of_turn.py); they never decide alone.
+Deepgram's own judgement of the end goes to `on_end_of_speech(kind, media_ns, confidence)`
+as evidence for the end-of-turn decision (voice/agent/end_of_turn.py). The nova models
+(`listen/v1`) send end-of-speech events, `speech_final` on a final result and `UtteranceEnd`
+(no confidence: acoustic, they never decide alone). Flux (`listen/v2`, `flux: True`) models
+the end of the turn itself: each `TurnInfo` (an `Update` every ~0.25 s of audio, and
+`EagerEndOfTurn`, `EndOfTurn`) carries `end_of_turn_confidence` for the audio up to its
+window's end. Flux keeps the whole turn's transcript on every message, so a pause needs no
+message of ours at all: the words are there once a `TurnInfo` reaches the end of speech. Our
+pauses never force Flux's turn to end (`ForceEndTurn` would cut its view of the turn at
+every hold, and its confidence with it).
 
 Threads: `push()` only queues (it runs on the event loop). A sender thread owns the socket's
 sending side: audio in messages of up to 100 ms, `Finalize` after the audio queued before it,
@@ -62,6 +69,14 @@ class _Final:
     start_s: float
     end_s: float
     words: tuple[_Word, ...]
+    text: str = ""  # Flux: the turn's punctuated transcript (its words come bare)
+
+    def text_within(self, start_s: float, end_s: float) -> list[str]:
+        """The words that overlap [start_s, end_s]; the whole transcript if all of them do."""
+        inside = [w.text for w in self.words if w.end_s > start_s and w.start_s < end_s]
+        if self.text and inside and len(inside) == len(self.words):
+            return [self.text]
+        return inside
 
 
 class _Connection:
@@ -74,7 +89,8 @@ class _Connection:
         self.samples = 0  # sent so far
         self.anchor_samples: list[int] = []
         self.anchor_media_ns: list[int] = []
-        self.finals: list[_Final] = []
+        self.finals: dict[int, _Final] = {}  # v1: in arrival order; Flux: by turn (the latest)
+        self.covered_s = 0.0  # the stream time up to which the words are in `finals`
         self.finalizes_sent = 0
         self.finalizes_answered = 0
         self.broken: str | None = None
@@ -102,8 +118,8 @@ class _Connection:
             (sample - self.anchor_samples[i]) / SAMPLE_RATE * 1e9
         )
 
-    def covered_until(self) -> float:
-        return max((f.end_s for f in self.finals), default=0.0)
+    def words_end_s(self) -> list[float]:
+        return [w.end_s for f in self.finals.values() for w in f.words]
 
 
 class DeepgramStream:
@@ -112,10 +128,12 @@ class DeepgramStream:
     def __init__(
         self,
         connect: Callable[[], AbstractContextManager[Any]],
-        on_end_of_speech: Callable[[str, int], None] | None = None,
+        on_end_of_speech: Callable[[str, int, float | None], None] | None = None,
         retry_s: float = 5.0,
         wait_s: float = 10.0,
+        flux: bool = False,
     ) -> None:
+        self._flux = flux  # listen/v2: TurnInfo messages, no Finalize
         self._connect = connect  # opens the SDK's listen socket (a context manager)
         self._on_end_of_speech = on_end_of_speech
         self._retry_s = retry_s
@@ -145,8 +163,9 @@ class DeepgramStream:
     def transcribe(self, start_ns: int, eos_ns: int, stop: threading.Event | None = None) -> str:
         """The words said between `start_ns` and `eos_ns` (media time), final.
 
-        Asks Deepgram to finalize what it holds unless its finals already reach `eos_ns`.
-        Raises `StreamBroken` when this connection cannot answer for the whole utterance.
+        Nova: asks Deepgram to finalize what it holds unless its finals already reach
+        `eos_ns`. Flux: waits for a `TurnInfo` whose window reaches `eos_ns`. Raises
+        `StreamBroken` when this connection cannot answer for the whole utterance.
         """
         deadline = time.monotonic() + self._wait_s
         with self._changed:
@@ -162,23 +181,22 @@ class DeepgramStream:
             eos_s = connection.stream_s(eos_ns)
             assert eos_s is not None
             target = None
-            if connection.covered_until() < eos_s:
+            if connection.covered_s < eos_s and not self._flux:
                 connection.finalizes_sent += 1
                 target = connection.finalizes_sent
                 self._outbox.put(("finalize", connection.ident))
-            while target is not None and connection.finalizes_answered < target:
+            while connection.covered_s < eos_s and (
+                target is None or connection.finalizes_answered < target
+            ):
                 if connection.broken:
                     raise StreamBroken(connection.broken)
-                if connection.covered_until() >= eos_s:
-                    break  # Deepgram's endpointing finalized them before our finalize
                 if (stop is not None and stop.is_set()) or time.monotonic() > deadline:
-                    raise StreamBroken("no answer to Finalize")
+                    raise StreamBroken("no words up to the end of speech")
                 self._changed.wait(0.05)
             words = [
-                w.text
-                for f in connection.finals
-                for w in f.words
-                if w.end_s > start_s and w.start_s < eos_s + _WORD_SLACK_S
+                text
+                for f in connection.finals.values()
+                for text in f.text_within(start_s, eos_s + _WORD_SLACK_S)
             ]
         return " ".join(words).strip()
 
@@ -202,7 +220,8 @@ class DeepgramStream:
                     try:
                         kind, item = self._outbox.get(timeout=_KEEPALIVE_S)
                     except queue.Empty:
-                        self._send(lambda s: s.send_keep_alive())
+                        if not self._flux:  # Flux has no KeepAlive; its input never pauses here
+                            self._send(lambda s: s.send_keep_alive())
                         continue
                 if kind == "close":
                     break
@@ -313,28 +332,47 @@ class DeepgramStream:
 
     def _on_message(self, connection: _Connection, message: Any) -> None:
         kind = getattr(message, "type", None)
-        event: tuple[str, float] | None = None
+        event: tuple[str, float, float | None] | None = None
         if kind == "Results" and message.is_final:
             final = _final(message)
             with self._changed:
-                connection.finals.append(final)
+                connection.finals[len(connection.finals)] = final
+                connection.covered_s = max(connection.covered_s, final.end_s)
                 if message.from_finalize:
                     connection.finalizes_answered += 1
                 self._changed.notify_all()
-            if message.speech_final:
-                # An endpoint after a Finalize already took the words has none of its own:
-                # the speech it ends is the last word heard.
-                with self._changed:
-                    ends = [w.end_s for f in connection.finals for w in f.words]
-                if ends:
-                    event = ("speech_final", max(ends))
+                ends = connection.words_end_s()
+            # An endpoint after a Finalize already took the words has none of its own: the
+            # speech it ends is the last word heard.
+            if message.speech_final and ends:
+                event = ("speech_final", max(ends), None)
         elif kind == "UtteranceEnd":
-            event = ("utterance_end", float(message.last_word_end))
+            event = ("utterance_end", float(message.last_word_end), None)
+        elif kind == "TurnInfo":
+            start, end = float(message.audio_window_start), float(message.audio_window_end)
+            words = tuple(
+                _Word(
+                    start if w.start is None else float(w.start),
+                    end if w.end is None else float(w.end),
+                    w.word,
+                )
+                for w in message.words or []
+            )
+            with self._changed:
+                turn = _Final(start, end, words, str(message.transcript or ""))
+                connection.finals[int(message.turn_index)] = turn
+                connection.covered_s = max(connection.covered_s, end)
+                self._changed.notify_all()
+            if message.event in ("Update", "EagerEndOfTurn", "EndOfTurn"):
+                event = (str(message.event), end, float(message.end_of_turn_confidence))
         if event is not None and self._on_end_of_speech is not None:
             with self._changed:
                 media_ns = connection.media_ns(event[1])
             if media_ns is not None:
-                self._on_end_of_speech(event[0], media_ns)
+                try:
+                    self._on_end_of_speech(event[0], media_ns, event[2])
+                except Exception:  # the listener's failure must not end the call's stream
+                    log.exception("deepgram stream: end-of-speech listener failed")
 
     @staticmethod
     def _why_not(connection: _Connection | None) -> str:

@@ -100,16 +100,26 @@ class DeepgramSTT:
     def streaming(self) -> bool:
         return self.settings.streaming
 
+    @property
+    def flux(self) -> bool:
+        """Flux models speak `listen/v2` (turns, with an end-of-turn confidence)."""
+        return self.settings.model.startswith("flux")
+
     def open_stream(
-        self, on_end_of_speech: Callable[[str, int], None] | None = None
+        self, on_end_of_speech: Callable[[str, int, float | None], None] | None = None
     ) -> DeepgramStream:
-        """A call's kept-open socket; `on_end_of_speech(kind, media_ns)` gets Deepgram's
-        `speech_final` and `UtteranceEnd` events."""
+        """A call's kept-open socket; `on_end_of_speech(kind, media_ns, confidence)` gets
+        Deepgram's `speech_final` and `UtteranceEnd` events (nova), or each `TurnInfo`'s
+        end-of-turn confidence (Flux)."""
         settings = self.settings
 
         def connect() -> AbstractContextManager[Any]:
             _timeouts.open_s = settings.connect_timeout_ms / 1000
             _timeouts.read_s = _NO_READ_TIMEOUT
+            if self.flux:
+                return self._client.listen.v2.connect(
+                    model=settings.model, encoding="linear16", sample_rate=SAMPLE_RATE
+                )
             return self._client.listen.v1.connect(
                 model=settings.model,
                 language=settings.language,
@@ -123,7 +133,8 @@ class DeepgramSTT:
                 vad_events="true",
             )
 
-        return DeepgramStream(connect, on_end_of_speech, wait_s=settings.read_timeout_ms / 1000)
+        wait_s = settings.read_timeout_ms / 1000
+        return DeepgramStream(connect, on_end_of_speech, wait_s=wait_s, flux=self.flux)
 
     def transcribe(self, pcm: np.ndarray) -> str:
         audio = np.asarray(pcm, dtype="<i2").tobytes()
@@ -133,6 +144,8 @@ class DeepgramSTT:
         """Final transcript of one utterance in Deepgram's `encoding` (linear16, mulaw, ...)."""
         _timeouts.open_s = self.settings.connect_timeout_ms / 1000
         _timeouts.read_s = self.settings.read_timeout_ms / 1000
+        if self.flux:
+            return self._transcribe_flux(audio, encoding, sample_rate)
         finals: list[str] = []
         with self._client.listen.v1.connect(
             model=self.settings.model,
@@ -156,6 +169,22 @@ class DeepgramSTT:
                     break
             socket.send_close_stream()
         return " ".join(finals).strip()
+
+    def _transcribe_flux(self, audio: bytes, encoding: str, sample_rate: int) -> str:
+        """One utterance on its own Flux socket: the audio, `ForceEndTurn` (the turn ends on
+        what was heard), `CloseStream`; each turn's last transcript, joined."""
+        turns: dict[int, str] = {}
+        with self._client.listen.v2.connect(
+            model=self.settings.model, encoding=encoding, sample_rate=sample_rate
+        ) as socket:
+            for start in range(0, len(audio), _CHUNK_BYTES):
+                socket.send_media(audio[start : start + _CHUNK_BYTES])
+            socket.send_force_end_turn()
+            socket.send_close_stream()
+            for message in socket:  # until Deepgram closes the stream
+                if getattr(message, "type", None) == "TurnInfo":
+                    turns[int(message.turn_index)] = message.transcript or ""
+        return " ".join(turns[i] for i in sorted(turns) if turns[i]).strip()
 
     def check(self) -> None:
         """An authorized request (doctor): raises on a network error or a refused key."""
