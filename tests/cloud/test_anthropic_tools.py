@@ -8,10 +8,12 @@ model (the emulator, told to call `start_task`) is what delegates them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -146,6 +148,21 @@ def run(coro: object) -> object:
     return asyncio.run(asyncio.wait_for(coro, 30))  # type: ignore[arg-type]
 
 
+@contextlib.asynccontextmanager
+async def delegating(tmp_path: Path, duration_s: float = 1.0) -> AsyncIterator[Any]:
+    """(LLM worker, stand-in harness, the session's delegator), all closed after."""
+    worker = ModelWorker("llm")
+    try:
+        async with standin_harness(duration_s=duration_s) as harness:
+            agent = delegator(harness.url, harness.token, tmp_path / "tasks.db")
+            try:
+                yield worker, harness, agent
+            finally:
+                await agent.close()
+    finally:
+        worker.shutdown()
+
+
 def test_the_model_delegates_what_the_rules_missed_and_the_task_starts_at_commit(
     anthropic, tmp_path
 ):
@@ -153,9 +170,7 @@ def test_the_model_delegates_what_the_rules_missed_and_the_task_starts_at_commit
     anthropic.emulator.tool_text = "Sure."
 
     async def main() -> None:
-        worker = ModelWorker("llm")
-        async with standin_harness(duration_s=0.3) as harness:
-            agent = delegator(harness.url, harness.token, tmp_path / "tasks.db")
+        async with delegating(tmp_path, duration_s=0.3) as (worker, harness, agent):
             scope = TurnScope(1)
             spoken = await reply(llm(anthropic), agent, scope, MISSED, worker)
             # the model's own words, then the policy's acknowledgement
@@ -172,8 +187,6 @@ def test_the_model_delegates_what_the_rules_missed_and_the_task_starts_at_commit
             anthropic.emulator.tool_text = ""
             status = await reply(llm(anthropic), agent, TurnScope(2), "And the dentist?", worker)
             assert status.strip().startswith("Your task ")
-            await agent.close()
-        worker.shutdown()
 
     run(main())
 
@@ -182,18 +195,14 @@ def test_a_discarded_speculation_starts_no_task(anthropic, tmp_path):
     anthropic.emulator.tool_call = START
 
     async def main() -> None:
-        worker = ModelWorker("llm")
-        async with standin_harness() as harness:
-            agent = delegator(harness.url, harness.token, tmp_path / "tasks.db")
+        async with delegating(tmp_path) as (worker, harness, agent):
             scope = TurnScope(1)
             assert (await reply(llm(anthropic), agent, scope, MISSED, worker)).strip() == (
                 ACKNOWLEDGEMENT
             )
             await scope.cancel()
             await asyncio.sleep(0.3)
-            await agent.close()
-            assert harness.requests == [] and agent.policy.tasks == {}
-        worker.shutdown()
+        assert harness.requests == [] and agent.policy.tasks == {}
 
     run(main())
 
@@ -202,16 +211,12 @@ def test_the_rules_decide_first_without_a_model_call(anthropic, tmp_path):
     anthropic.emulator.tool_call = START
 
     async def main() -> None:
-        worker = ModelWorker("llm")
-        async with standin_harness() as harness:
-            agent = delegator(harness.url, harness.token, tmp_path / "tasks.db")
+        async with delegating(tmp_path) as (worker, _harness, agent):
             book = "Book a table for two at an Italian restaurant tomorrow at seven."
             assert await reply(llm(anthropic), agent, TurnScope(1), book, worker) == (
                 ACKNOWLEDGEMENT
             )
             assert anthropic.emulator.requests == []
-            await agent.close()
-        worker.shutdown()
 
     run(main())
 

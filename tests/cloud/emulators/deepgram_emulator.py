@@ -86,17 +86,27 @@ class DeepgramEmulator(Emulator):
         return web.json_response({"projects": [{"project_id": "emulator", "name": "emulator"}]})
 
     async def listen(self, request: web.Request) -> web.StreamResponse:
+        """nova (`/v1/listen`): results, endpoints, `Finalize`."""
+        return await self._serve(request, lambda query, sender: _Stream(self, query, sender))
+
+    async def listen_flux(self, request: web.Request) -> web.StreamResponse:
+        """Flux (`/v2/listen`): turns, each `TurnInfo` with an end-of-turn confidence."""
+        return await self._serve(request, lambda query, sender: _FluxStream(self, query, sender))
+
+    async def _serve(
+        self,
+        request: web.Request,
+        make: Callable[[dict[str, str], DelayedSender], _Stream | _FluxStream],
+    ) -> web.StreamResponse:
         await self.delay.handshake()
         if not self._authorized(request):
             raise web.HTTPUnauthorized(text="invalid credentials")
         query = dict(request.query)
-        encoding = query.get("encoding", "linear16")
-        sample_rate = int(query.get("sample_rate", "16000"))
-        self.requests.append({"query": query, "audio_bytes": 0})
+        self.requests.append({"query": query, "audio_bytes": 0, "path": request.path})
         record = self.requests[-1]
         ws = web.WebSocketResponse()
         await ws.prepare(request)
-        stream = _Stream(self, query, encoding, sample_rate, DelayedSender(ws, self.delay))
+        stream = make(query, DelayedSender(ws, self.delay))
         async for message in ws:
             received = time.monotonic()
             if message.type == WSMsgType.BINARY:
@@ -109,61 +119,14 @@ class DeepgramEmulator(Emulator):
                 await arrived(received, self.delay)
                 control = json.loads(message.data).get("type")
                 record.setdefault("controls", []).append(control)
-                if control == "Finalize":
-                    if self.stall:
-                        await self.stalled()
-                        break
-                    stream.final(from_finalize=True)
-                elif control == "CloseStream":
-                    stream.sender.send_json(
-                        {
-                            "type": "Metadata",
-                            "transaction_key": "deprecated",
-                            "request_id": str(uuid.uuid4()),
-                            "sha256": "0" * 64,
-                            "created": "2026-01-01T00:00:00.000Z",
-                            "duration": len(stream.audio) / stream.rate,
-                            "channels": 1,
-                        }
-                    )
+                if control == stream.FINALIZE and self.stall:
+                    await self.stalled()
+                    break
+                if not stream.control(control):
                     break
             else:
                 break
         await stream.sender.close()
-        await ws.close()
-        return ws
-
-    async def listen_flux(self, request: web.Request) -> web.StreamResponse:
-        """Flux (`/v2/listen`): turns, each `TurnInfo` with an end-of-turn confidence."""
-        await self.delay.handshake()
-        if not self._authorized(request):
-            raise web.HTTPUnauthorized(text="invalid credentials")
-        query = dict(request.query)
-        self.requests.append({"query": query, "audio_bytes": 0, "path": "/v2/listen"})
-        record = self.requests[-1]
-        ws = web.WebSocketResponse()
-        await ws.prepare(request)
-        flux = _FluxStream(self, query, DelayedSender(ws, self.delay))
-        async for message in ws:
-            received = time.monotonic()
-            if message.type == WSMsgType.BINARY:
-                flux.audio_in(message.data)
-                record["audio_bytes"] = len(flux.audio)
-            elif message.type == WSMsgType.TEXT:
-                await arrived(received, self.delay)
-                control = json.loads(message.data).get("type")
-                record.setdefault("controls", []).append(control)
-                if control == "ForceEndTurn":
-                    if self.stall:
-                        await self.stalled()
-                        break
-                    flux.end_turn()
-                elif control == "CloseStream":
-                    flux.end_turn()
-                    break
-            else:
-                break
-        await flux.sender.close()
         await ws.close()
         return ws
 
@@ -175,6 +138,7 @@ class _FluxStream:
     model: `flux_confidence(silence_s)` of the silence since the last speech frame."""
 
     UPDATE_S = 0.25
+    FINALIZE = "ForceEndTurn"
 
     def __init__(
         self, emulator: DeepgramEmulator, query: dict[str, str], sender: DelayedSender
@@ -259,6 +223,12 @@ class _FluxStream:
         }
         self._send("TurnInfo", fields)
 
+    def control(self, kind: str | None) -> bool:
+        """A control message; False: the stream is over."""
+        if kind in ("ForceEndTurn", "CloseStream"):
+            self.end_turn()
+        return kind != "CloseStream"
+
     def end_turn(self) -> None:
         """The turn ends on what was heard (its confidence, or `ForceEndTurn`)."""
         if self.turn_start is None:
@@ -281,19 +251,16 @@ class _Stream:
     answers with the transcript, as before.
     """
 
+    FINALIZE = "Finalize"
+
     def __init__(
-        self,
-        emulator: DeepgramEmulator,
-        query: dict[str, str],
-        encoding: str,
-        sample_rate: int,
-        sender: DelayedSender,
+        self, emulator: DeepgramEmulator, query: dict[str, str], sender: DelayedSender
     ) -> None:
         self.emulator = emulator
-        self.encoding = encoding
-        self.sample_rate = sample_rate
+        self.encoding = query.get("encoding", "linear16")
+        self.sample_rate = int(query.get("sample_rate", "16000"))
         self.sender = sender
-        self.rate = BYTES_PER_SECOND.get(encoding, 2) * sample_rate
+        self.rate = BYTES_PER_SECOND.get(self.encoding, 2) * self.sample_rate
         self.audio = bytearray()
         self.final_at = 0  # bytes already in a final result
         self.interim_at = emulator.interim_every_s
@@ -306,6 +273,25 @@ class _Stream:
         self.spoken_since_final = False  # speech in the audio not yet in a final result
         self.endpoint_armed = False  # speech since the last endpoint
         self.last_word_end_s: float | None = None  # for UtteranceEnd
+
+    def control(self, kind: str | None) -> bool:
+        """A control message; False: the stream is over (`Metadata` sent)."""
+        if kind == "Finalize":
+            self.final(from_finalize=True)
+        elif kind == "CloseStream":
+            self.sender.send_json(
+                {
+                    "type": "Metadata",
+                    "transaction_key": "deprecated",
+                    "request_id": str(uuid.uuid4()),
+                    "sha256": "0" * 64,
+                    "created": "2026-01-01T00:00:00.000Z",
+                    "duration": len(self.audio) / self.rate,
+                    "channels": 1,
+                }
+            )
+            return False
+        return True
 
     def audio_in(self, data: bytes) -> None:
         self.audio.extend(data)
