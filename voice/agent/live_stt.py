@@ -8,26 +8,12 @@ decision on the event loop. With a local STT there is no stream and nothing here
 from __future__ import annotations
 
 import asyncio
-from typing import Protocol
 
 import numpy as np
 
 from voice.agent.end_of_turn import PauseEvidence
-from voice.pipeline.frames import UserAudio
-from voice.providers.base import STT
+from voice.providers.base import STT, LiveSTT
 from voice.providers.worker import ModelWorker
-
-
-class LiveSTT(Protocol):
-    def push(self, pcm: np.ndarray, media_time_ns: int) -> None:
-        """One input frame; never blocks."""
-        ...
-
-    def transcribe_utterance(self, audio: UserAudio) -> str:
-        """The utterance's words; blocks on the network (run it off the event loop)."""
-        ...
-
-    def close(self) -> None: ...
 
 
 def open_live_stt(stt: STT, worker: ModelWorker, evidence: PauseEvidence) -> LiveSTT | None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from voice.agent.bridge import TurnBridge
 from voice.agent.end_of_turn import PauseEvidence, make_detector
-from voice.agent.live_stt import LiveSTT, open_live_stt
+from voice.agent.live_stt import open_live_stt
 from voice.agent.stages import (
     ClauseStage,
     LLMStage,
@@ -39,7 +39,7 @@ from voice.pipeline.frames import AudioFrame, Frame, TokenFrame, TurnEvent, User
 from voice.pipeline.runner import Stage, iterate, run_pipeline
 from voice.pipeline.transport import Transport
 from voice.pipeline.turn_scope import TurnCancelled, TurnScope
-from voice.providers.base import DialogueTurn
+from voice.providers.base import DialogueTurn, LiveSTT
 from voice.providers.registry import Models
 from voice.replies.honesty import honest_reply
 from voice.trace import otel

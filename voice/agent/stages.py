@@ -10,7 +10,6 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from functools import partial
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,6 +30,7 @@ from voice.providers.base import (
     STT,
     TTS,
     DialogueTurn,
+    LiveSTT,
     ToolCall,
     ToolLLM,
     ToolUse,
@@ -38,9 +38,6 @@ from voice.providers.base import (
 )
 from voice.providers.worker import ModelWorker
 from voice.trace.turn_trace import TurnTrace
-
-if TYPE_CHECKING:
-    from voice.agent.live_stt import LiveSTT
 
 
 def now_ns() -> int:

@@ -9,6 +9,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from voice.pipeline.frames import UserAudio
+
 
 class VADStream(Protocol):
     """Per-session VAD state. `probability` takes one 20 ms 16 kHz frame."""
@@ -22,6 +24,20 @@ class VAD(Protocol):
     name: str
 
     def new_stream(self) -> VADStream: ...
+
+
+class LiveSTT(Protocol):
+    """A call's live connection to a streaming STT (voice/agent/live_stt.py)."""
+
+    def push(self, pcm: np.ndarray, media_time_ns: int) -> None:
+        """One input frame; never blocks."""
+        ...
+
+    def transcribe_utterance(self, audio: UserAudio) -> str:
+        """The utterance's words; blocks on the network (run it off the event loop)."""
+        ...
+
+    def close(self) -> None: ...
 
 
 class STT(Protocol):
