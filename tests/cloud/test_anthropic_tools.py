@@ -336,5 +336,8 @@ def test_a_call_hears_the_acknowledgement_then_the_result_and_keeps_only_words(a
             DialogueTurn("user", MISSED),
             DialogueTurn("assistant", f"Sure. {ACKNOWLEDGEMENT}"),
         ]
+        # the turn's record says which tool the model called and what the agent said for it
+        (call,) = answered[0].to_dict()["tool_calls"]
+        assert call["name"] == "start_task" and call["said"] == ACKNOWLEDGEMENT
 
     run(main())

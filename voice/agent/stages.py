@@ -145,6 +145,9 @@ class LLMStage:
             async for piece in tokens:
                 if isinstance(piece, ToolCall):
                     said = self._tool_use.handle(piece, frame.text) if self._tool_use else None
+                    self._trace.tool_calls.append(
+                        {"name": piece.name, "input": dict(piece.input), "said": said}
+                    )
                     if not said:
                         continue
                     piece = f" {said}"  # after any text the model said first

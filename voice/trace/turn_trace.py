@@ -59,6 +59,8 @@ class TurnTrace:
     # When the first frame of the canned bridge ("One moment.") went to the transport. It is
     # filler, not the reply: `first_audio_ns` (TTFA) stays the reply's own first audio.
     bridge_ns: int | None = None
+    # Tools the model called in this turn, and what the agent said for each (voice/delegate).
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # The trace made last in a task is that task's current trace, and the one of the turn
@@ -112,6 +114,7 @@ class TurnTrace:
             **({"end_of_turn": self.end_of_turn} if self.end_of_turn else {}),
             **({"error": self.error} if self.error else {}),
             **({"failovers": self._failovers_dict(origin_ns)} if self.failovers else {}),
+            **({"tool_calls": self.tool_calls} if self.tool_calls else {}),
             **(self._bargein_dict(origin_ns) if self.bargein else {}),
         }
 
