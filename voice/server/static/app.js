@@ -311,7 +311,11 @@ function renderTtfa(t) {
   const server = t.record && isNum(t.record.ttfa_ms) ? fmt(t.record.ttfa_ms) : "…";
   if (t.pageTtfaMs === null && !(t.record && isNum(t.record.ttfa_ms))) return;
   const heard = t.pageTtfaMs === null ? "not measured" : fmt(t.pageTtfaMs);
-  t.ttfa.textContent = `TTFA heard here: ${heard} (server: ${server})`;
+  // A cloud failover's bridge ("One moment.") plays before the reply: the first sound heard
+  // is then the bridge, not the reply, and says so (the server's TTFA is the reply's).
+  const bridged = t.record && isNum(t.record.bridge_ms);
+  const label = bridged ? "first sound heard here (the bridge)" : "TTFA heard here";
+  t.ttfa.textContent = `${label}: ${heard} (server: ${server})`;
   t.ttfa.hidden = false;
 }
 
