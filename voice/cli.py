@@ -384,6 +384,8 @@ def bench(
         return
     if stage not in ("agent", "stt", "webrtc", "phone"):
         raise _fail(f"unknown --stage '{stage}' (agent, stt, webrtc, phone)", 2)
+    if stage in ("webrtc", "phone") and config_path is not None:
+        os.environ["VOICE_CONFIG"] = str(config_path.resolve())  # for its `voice serve` process
     if stage == "phone":
         from bench.phone_bench import phone_bench_command
 
