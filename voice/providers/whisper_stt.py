@@ -44,6 +44,13 @@ from voice.providers.stt_options import DecodeOptions
 TOKENS_PER_SECOND_CAP = 5
 TOKENS_FLOOR = 10
 MAX_DECODE_TOKENS = 224
+# An echo the cap cut short is taken as the sentence said once only if that sentence can be
+# the whole utterance: this many words per second of it (after the endpointer's pre-roll), a
+# brisk rate. A loop that began before the utterance was transcribed (the lecture slice that
+# said "That is to say much of political philosophy." three times over 4.6 s: 1.7 words/s)
+# or a second sentence lost to the echo leaves too few words and is retried.
+ECHO_MIN_WORDS_PER_S = 3.5
+ECHO_PREROLL_S = 0.2
 MAX_WINDOW_FRAMES = 3000  # Whisper's 30 s
 # Silence after a barge-in snippet: a short window keeps the quick STT at tens of ms; a loop
 # costs nothing here (the decode is capped at a few tokens and repetitions are cut).
@@ -212,15 +219,23 @@ class WhisperSTT:
             tokens=attempt.tokens,
         )
 
-    def _echo(self, text: str) -> bool:
-        """A decode that ended by itself (under the cap) having said a whole sentence twice:
-        "What is the weather in Paris? What is the weather in Paris?". Whisper does this on
-        short utterances; the sentence was heard, only repeated, and `cut_repetitions` keeps
-        it once. Not a loop, so no retry (a retry on a 10 s window cost ~500 ms on such a
-        turn); a repetition inside a sentence, or one left unfinished, still is a loop."""
+    def _echo(self, text: str, cut_at_cap_s: float | None = None) -> bool:
+        """A decode that said a whole sentence again: "What is the weather in Paris? What is
+        the weather in Paris?". Whisper does this on short utterances; the sentence was heard,
+        only repeated, and `cut_repetitions` keeps it once. Not a loop, so no retry (a retry
+        on a 10 s window cost ~350-500 ms on such a turn). It may end by itself, or run on
+        into the length cap ("... Paris? What is the"); `cut_at_cap_s` is then the
+        utterance's duration, and the sentence must be able to cover it (words per second,
+        above). A repetition inside a sentence, or one left unfinished, still is a loop."""
         once = cut_repetitions(text)
-        if once == text or not ends_sentence(text) or not ends_sentence(once):
+        if once == text or not ends_sentence(once):
             return False
+        if cut_at_cap_s is None and not ends_sentence(text):
+            return False
+        if cut_at_cap_s is not None:
+            speech_s = max(cut_at_cap_s - ECHO_PREROLL_S, 0.1)
+            if len(once.split()) < ECHO_MIN_WORDS_PER_S * speech_s:
+                return False
         return not repeats_back_to_back(self._tokenizer.encode(" " + once))
 
     def _features_for(self, audio: np.ndarray, window_s: float) -> ctranslate2.StorageView:
@@ -278,7 +293,11 @@ class WhisperSTT:
             avg_logprob=float(avg_logprob),
             no_speech_prob=float(result.no_speech_prob),
             compression_ratio=compression_ratio(text),
-            looped=len(ids) >= cap or (repeats_back_to_back(tokens) and not self._echo(text)),
+            looped=(
+                not self._echo(text, cut_at_cap_s=len(audio) / SAMPLE_RATE)
+                if len(ids) >= cap
+                else repeats_back_to_back(tokens) and not self._echo(text)
+            ),
             window_s=min(window_s, MAX_WINDOW_FRAMES / FRAMES_PER_SECOND),
         )
 
