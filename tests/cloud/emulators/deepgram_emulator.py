@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +56,15 @@ def results(
             "model_uuid": str(uuid.uuid4()),
         },
     }
+
+
+def speech_frames(audio: bytearray, scanned: int, rate: int) -> Iterator[tuple[int, bool]]:
+    """The whole 20 ms linear16 frames of `audio` after byte `scanned`: (end byte, speech?)."""
+    frame = rate // 50
+    while scanned + frame <= len(audio):
+        pcm = np.frombuffer(audio[scanned : scanned + frame], dtype="<i2")
+        scanned += frame
+        yield scanned, float(np.sqrt(np.mean(pcm.astype(np.float64) ** 2))) > SPEECH_RMS
 
 
 @dataclass
@@ -165,15 +174,13 @@ class _FluxStream:
 
     def audio_in(self, data: bytes) -> None:
         self.audio.extend(data)
-        frame = self.rate // 50
-        while self.scanned + frame <= len(self.audio):
-            pcm = np.frombuffer(self.audio[self.scanned : self.scanned + frame], dtype="<i2")
-            self.scanned += frame
-            now_s = self.scanned / self.rate
-            if float(np.sqrt(np.mean(pcm.astype(np.float64) ** 2))) > SPEECH_RMS:
+        for end, loud in speech_frames(self.audio, self.scanned, self.rate):
+            self.scanned = end
+            now_s = end / self.rate
+            if loud:
                 self.speech_end_s = now_s
                 if self.turn_start is None:
-                    self.turn_start = self.scanned - frame
+                    self.turn_start = end - self.rate // 50
                     self._turn_info("StartOfTurn", 0.0)
             if self.turn_start is not None and now_s >= self.next_update_s:
                 self.next_update_s = now_s + self.UPDATE_S
@@ -306,12 +313,10 @@ class _Stream:
             self._scan()
 
     def _scan(self) -> None:
-        frame = self.rate // 50  # 20 ms
-        while self.scanned + frame <= len(self.audio):
-            pcm = np.frombuffer(self.audio[self.scanned : self.scanned + frame], dtype="<i2")
-            self.scanned += frame
-            now_s = self.scanned / self.rate
-            if float(np.sqrt(np.mean(pcm.astype(np.float64) ** 2))) > SPEECH_RMS:
+        for end, loud in speech_frames(self.audio, self.scanned, self.rate):
+            self.scanned = end
+            now_s = end / self.rate
+            if loud:
                 self.speech_end_s = now_s
                 self.spoken_since_final = self.endpoint_armed = True
                 continue
