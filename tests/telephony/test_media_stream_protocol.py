@@ -154,7 +154,9 @@ def test_the_transport_paces_the_bot_and_clear_drops_what_the_carrier_holds() ->
         for _ in range(20):  # 400 ms of bot audio
             await transport.send_audio(frame)
         took_ms = (time.monotonic_ns() - start) / 1e6
-        assert 300 <= took_ms <= 450  # real time, less the 60 ms look-ahead
+        # paced at real time, less the 60 ms look-ahead (>= 300 ms); the upper bound only says
+        # it did not wait twice per frame, since a loaded CI machine wakes late
+        assert 300 <= took_ms < 800
         media = [m for _, m in sent if m["event"] == "media"]
         assert len(media) == 20
         payload = base64.b64decode(media[0]["media"]["payload"])  # type: ignore[index]
