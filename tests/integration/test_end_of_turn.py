@@ -34,11 +34,14 @@ def test_hello_world_is_a_sure_turn_answered_after_the_shortest_wait(
     decision = record["end_of_turn"]
     assert decision["detector"] == "words"
     assert {"words", "cue", "p_finished", "wait_ms", "transcript"} <= set(decision)
-    # A sure turn: the policy's shortest wait, not a doubtful hold. How soon the evidence
-    # arrives is compute time on a loaded machine (CI once saw 460 ms), which `voice bench`
-    # measures; here only the behaviour is asserted: answered well before the longest hold.
+    # A sure turn: the policy's shortest wait, and the decision commits within two 20 ms
+    # frames of the words evidence arriving. Under 400 ms (the issue's bound) on an idle
+    # machine; on a loaded one the evidence itself comes late (CI once saw 460 ms), so the
+    # bound grows with it. TTFA and endpoint targets are `voice bench`'s to check.
     assert decision["wait_ms"] == config.turn.min_wait_ms, decision
-    assert record["spans"]["endpoint"]["ms"] < config.turn.max_wait_ms, decision
+    words_after_ms = decision["evidence_after_ms"]["words"]
+    endpoint_ms = record["spans"]["endpoint"]["ms"]
+    assert endpoint_ms <= max(400, words_after_ms + 40), decision
 
 
 def test_the_hold_in_lecture_b_is_waited_out(real_corpus, real_cases, config, models):
