@@ -116,6 +116,7 @@ def print_summary(console: Console, results: dict[str, Any]) -> None:
             ),
         )
     row("endpoint delay p50 ms", lambda d: (d["endpoint_ms"] or {}).get("p50"))
+    row("stall inside replies p95 ms", lambda d: (d.get("stall_ms") or {}).get("p95"))
     row("false cut-off rate", lambda d: d["false_cutoff_rate"], "%")
     row("WER", lambda d: d["wer"], "%")
     for kind in ("wideband", "phone", "noisy"):

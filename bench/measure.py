@@ -19,6 +19,7 @@ from bench.corpus import Case
 from voice.config import STAGES
 
 NS_PER_MS = 1_000_000
+FRAME_NS = 20 * NS_PER_MS  # one bot frame's playout
 FALSE_PAUSE_MS = 300  # a reply held longer than this for a backchannel or noise: a false stop
 
 
@@ -101,12 +102,30 @@ def _unmeasured_turn(case: Case, rec: Recording, run: int) -> dict[str, Any]:
         "endpoint_ms": None,
         "first_audio_ms": None,
         "audio_end_ms": None,
+        "stall_ms": None,
         "spans": {},
         "eot_predictions": [],
         "stop_ms": None,
         "false_bargein": None,
         "error": rec.error,
     }
+
+
+def stall_ms(output_ns: list[int], reply_starts_ns: set[int]) -> float | None:
+    """Silence inside the agent's replies: how long the caller waited for a frame that was
+    due, once a reply had begun. The playout runs as the loopback's does: each 20 ms frame
+    plays when the previous one ends or when it is handed over, whichever is later; a wait
+    before a reply's own first frame (`reply_starts_ns`) is a gap between replies, not a
+    stall. None when there was no audio."""
+    if not output_ns:
+        return None
+    stalled = 0
+    play_end: int | None = None
+    for handed in output_ns:
+        if play_end is not None and handed > play_end and handed not in reply_starts_ns:
+            stalled += handed - play_end
+        play_end = max(play_end or handed, handed) + FRAME_NS
+    return round(stalled / NS_PER_MS, 1)
 
 
 def measure_turn(case: Case, rec: Recording, run: int) -> dict[str, Any]:
@@ -146,6 +165,9 @@ def measure_turn(case: Case, rec: Recording, run: int) -> dict[str, Any]:
         "endpoint_ms": commit,
         "first_audio_ms": _rel_ms(first, eos_ns),
         "audio_end_ms": _rel_ms(last, eos_ns),
+        "stall_ms": stall_ms(
+            rec.output_ns, {t["first_audio_ns"] for t in rec.turns if t.get("first_audio_ns")}
+        ),
         "spans": spans,
         "eot_predictions": _eot_predictions(rec.turns, eos_ns),
         "stop_ms": None,
@@ -295,6 +317,7 @@ def summarize(cases: list[dict[str, Any]], texts: dict[str, str]) -> dict[str, A
     endpoint = [c["endpoint_ms"] for c in timed if c.get("endpoint_ms") is not None]
     endpoint_stats = _stats(endpoint, with_n=False)
     false_cutoffs = sum(bool(c["false_cutoff"]) for c in turns)
+    stalls = [c["stall_ms"] for c in timed if c.get("stall_ms") is not None]
     return {
         "ttfa_ms": _stats(ttfa) or {"n": 0, "p50": None, "p95": None, "mean": None},
         "stages_ms": stages,
@@ -305,6 +328,9 @@ def summarize(cases: list[dict[str, Any]], texts: dict[str, str]) -> dict[str, A
             round(sum(not c.get("answered") for c in turns) / len(turns), 4) if turns else None
         ),
         "endpoint_ms": endpoint_stats,
+        "stall_ms": (
+            None if not stalls else {**(_stats(stalls, with_n=False) or {}), "max": max(stalls)}
+        ),
         "bargein_stop_ms": _stats([c["stop_ms"] for c in barge]),
         "false_bargein_rate": (
             round(sum(bool(c["false_bargein"]) for c in non_stop) / len(non_stop), 4)

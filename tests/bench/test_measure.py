@@ -55,6 +55,22 @@ def test_a_timely_answer_is_measured() -> None:
     assert record["ttfa_ms"] == 450.0 and record["endpoint_ms"] == 300.0
 
 
+def test_a_reply_that_keeps_up_with_playout_has_no_stall() -> None:
+    # frames handed over ahead of their playout (as a paced transport takes them): no stall
+    ahead = [EOS + 450 * MS + i * 15 * MS for i in range(50)]
+    rec = Recording(ORIGIN, ahead, turns=[agent_turn(EOS + 300 * MS, ahead[0])])
+    assert measure_turn(turn_case(), rec, 0)["stall_ms"] == 0.0
+
+
+def test_a_late_frame_inside_a_reply_is_a_stall_and_a_second_reply_is_not() -> None:
+    first = [EOS + 450 * MS + i * 20 * MS for i in range(10)]  # plays until +650 ms
+    late = [EOS + 800 * MS + i * 20 * MS for i in range(10)]  # 150 ms of silence before it
+    second = [EOS + 3000 * MS + i * 20 * MS for i in range(5)]  # the next reply's own start
+    turns = [agent_turn(EOS + 300 * MS, first[0]), agent_turn(EOS + 2900 * MS, second[0])]
+    rec = Recording(ORIGIN, first + late + second, turns=turns)
+    assert measure_turn(turn_case(), rec, 0)["stall_ms"] == 150.0
+
+
 def test_a_commit_before_the_end_of_speech_is_a_false_cutoff_even_if_audio_came_after() -> None:
     record = measure_turn(turn_case(), recording(EOS - 100 * MS, EOS + 200 * MS), 0)
     assert record["false_cutoff"] is True
