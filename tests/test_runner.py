@@ -69,6 +69,38 @@ def test_bounded_queues_hold_back_a_fast_producer():
     assert consumed == 100
 
 
+def test_a_sink_queue_lets_the_last_stage_run_ahead_of_a_slow_sink():
+    """A paced sink (audio playout) and a TTS-like last stage: with `sink_queue_size` the
+    stage finishes its work while the sink is still taking the first frames."""
+
+    async def main(sink_queue_size: int | None) -> int:
+        processed: list[str] = []
+
+        class Record:
+            name = "record"
+
+            async def process(self, frames: AsyncIterator[Frame]) -> AsyncIterator[Frame]:
+                async for frame in frames:
+                    processed.append(frame.text)  # type: ignore[attr-defined]
+                    yield frame
+
+        seen_at_first_sink: list[int] = []
+
+        async def paced_sink(frame: Frame) -> None:
+            if not seen_at_first_sink:
+                await asyncio.sleep(0.05)  # the first frame plays out
+                seen_at_first_sink.append(len(processed))
+
+        frames = [TokenFrame(str(i), i) for i in range(20)]
+        await run_pipeline(
+            iterate(*frames), [Record()], paced_sink, sink_queue_size=sink_queue_size
+        )
+        return seen_at_first_sink[0]
+
+    assert asyncio.run(main(None)) <= 3  # pulled by the sink: barely ahead of it
+    assert asyncio.run(main(50)) == 20  # the whole stream done while the first frame played
+
+
 def test_a_stage_error_surfaces_as_itself_and_stops_the_chain():
     async def sink(frame: Frame) -> None:
         pass

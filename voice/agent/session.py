@@ -23,6 +23,7 @@ from voice.agent.bridge import TurnBridge
 from voice.agent.end_of_turn import PauseEvidence, make_detector
 from voice.agent.live_stt import open_live_stt
 from voice.agent.stages import (
+    SYNTH_AHEAD_FRAMES,
     ClauseStage,
     LLMStage,
     STTStage,
@@ -261,7 +262,7 @@ class VoiceSession:
                     self.on_speaking(trace)
 
         try:
-            await run_pipeline(iterate(first), stages, playout)
+            await run_pipeline(iterate(first), stages, playout, sink_queue_size=SYNTH_AHEAD_FRAMES)
             await scope.wait_committed()
             trace.outcome = "answered" if trace.first_audio_ns is not None else "empty"
         except (TurnCancelled, asyncio.CancelledError):

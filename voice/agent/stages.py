@@ -178,6 +178,13 @@ class ClauseStage:
             index += 1
 
 
+# How far the TTS may run ahead of the playout: past the end of the clause playing, so the
+# next clause is synthesized while this one plays (with only the transport's look-ahead,
+# every clause after the first began with a 100-150 ms silence: bench `stall_ms`), and not
+# the whole of a long reply the caller may interrupt.
+SYNTH_AHEAD_FRAMES = 250  # 5 s of 20 ms frames
+
+
 class TTSStage:
     """Synthesizes clause by clause and re-frames the voice's audio into 20 ms 16 kHz frames."""
 

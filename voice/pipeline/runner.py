@@ -59,8 +59,14 @@ async def run_pipeline(
     stages: Sequence[Stage],
     sink: Callable[[Frame], Awaitable[None]],
     queue_size: int = 8,
+    sink_queue_size: int | None = None,
 ) -> None:
     """Run `source -> stages... -> sink` until the source ends and every stage has drained.
+
+    Without `sink_queue_size` the sink pulls the last stage directly, so that stage runs only
+    as fast as the sink takes its frames. With it, the last stage runs ahead of the sink by up
+    to that many frames (a paced audio sink: the TTS synthesizes the next clause while this
+    one plays, instead of after it).
 
     The first error raised by a stage or the sink is re-raised as itself (not wrapped in an
     exception group), after every other stage has been cancelled.
@@ -72,6 +78,10 @@ async def run_pipeline(
                 queue: asyncio.Queue[Frame | _End] = asyncio.Queue(maxsize=queue_size)
                 group.create_task(_pump(upstream, queue), name=f"pump->{stage.name}")
                 upstream = stage.process(_QueueIterator(queue))
+            if sink_queue_size is not None:
+                ahead: asyncio.Queue[Frame | _End] = asyncio.Queue(maxsize=sink_queue_size)
+                group.create_task(_pump(upstream, ahead), name="pump->sink")
+                upstream = _QueueIterator(ahead)
             async for frame in upstream:
                 await sink(frame)
     except BaseExceptionGroup as errors:
