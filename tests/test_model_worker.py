@@ -215,3 +215,47 @@ def test_a_failing_call_raises_in_its_caller_and_the_worker_goes_on() -> None:
         worker.shutdown()
 
     asyncio.run(main())
+
+
+def test_a_held_stream_pauses_until_the_hold_ends() -> None:
+    async def main() -> None:
+        worker = ModelWorker("test", max_hold_s=5)
+        model = FakeModel(step_s=0.001)
+        first_audio = threading.Event()
+
+        def hold() -> bool:  # the first clause (r0, r1) is with the TTS, its audio not out
+            return len(model.log) >= 2 and not first_audio.is_set()
+
+        task = asyncio.create_task(
+            _drain(
+                worker.stream(partial(model.generate, "r", 10), background=lambda: True, hold=hold)
+            )
+        )
+        await asyncio.sleep(0.2)
+        assert model.log == ["r0", "r1"]
+        first_audio.set()
+        assert len(await asyncio.wait_for(task, 5)) == 10
+        worker.shutdown()
+
+    asyncio.run(main())
+
+
+def test_a_held_stream_lets_urgent_jobs_pass_and_never_waits_past_max_hold() -> None:
+    async def main() -> None:
+        worker = ModelWorker("test", max_hold_s=0.05)
+        timeline: list[str] = []
+        model, other = FakeModel(step_s=0.001, log=timeline), FakeModel(log=timeline)
+        task = asyncio.create_task(
+            _drain(
+                worker.stream(
+                    partial(model.generate, "r", 5), background=lambda: True, hold=lambda: True
+                )
+            )
+        )
+        await asyncio.sleep(0.02)
+        assert await asyncio.wait_for(worker.run(other.score, "other"), 1) == "other"
+        assert len(await asyncio.wait_for(task, 5)) == 5  # a hold that never ends runs out
+        assert timeline.index("other") < 3
+        worker.shutdown()
+
+    asyncio.run(main())

@@ -149,3 +149,58 @@ def test_a_request_for_live_data_is_answered_honestly_without_the_llm(monkeypatc
     assert result.turns[0].reply == "I'm sorry, I can't check the weather from here."
     assert asked == []
     assert transport.first_output_ns is not None
+
+
+class LoggedLLMDouble(FixedLLMDouble):
+    """The fixed reply, each token logged with the TTS's events in one timeline."""
+
+    def __init__(self, timeline: list[str]) -> None:
+        self.timeline = timeline
+
+    def stream_reply(
+        self, history: Sequence[DialogueTurn], cancel: threading.Event
+    ) -> Iterator[str]:
+        for piece in super().stream_reply(history, cancel):
+            self.timeline.append(f"token{piece}")
+            yield piece
+
+
+class SlowFirstAudioTTSDouble(ToneTTSDouble):
+    """A TTS that takes 0.15 s before a clause's audio, as Piper does for a whole clause."""
+
+    def __init__(self, timeline: list[str]) -> None:
+        self.timeline = timeline
+
+    def synthesize(self, text: str, cancel: threading.Event) -> Iterator[np.ndarray]:
+        self.timeline.append(f"tts start {text}")
+        time.sleep(0.15)
+        self.timeline.append(f"tts audio {text}")
+        yield from super().synthesize(text, cancel)
+
+
+def reply_timeline(pause_for_first_audio: bool) -> list[str]:
+    timeline: list[str] = []
+    models = doubles()
+    models.llm = LoggedLLMDouble(timeline)
+    models.tts = SlowFirstAudioTTSDouble(timeline)
+    config = Config()
+    config.llm.pause_for_first_audio = pause_for_first_audio
+
+    async def main() -> None:
+        session = VoiceSession(LoopbackTransport(speech(0.2, 0.6, 0.0)), models, config)
+        await asyncio.wait_for(session.run(), 10)
+
+    asyncio.run(main())
+    return timeline
+
+
+def test_the_reply_pauses_while_its_first_clause_is_synthesized():
+    timeline = reply_timeline(pause_for_first_audio=True)
+    start, audio = timeline.index("tts start Hi there,"), timeline.index("tts audio Hi there,")
+    # one token may be under way when the clause reaches the TTS; then the reply waits
+    assert len([e for e in timeline[start:audio] if e.startswith("token")]) <= 1
+    assert timeline[-1] == "tts audio nice to meet you."  # the whole reply was still spoken
+    # without the pause the reply's tokens run beside the synthesis (the test can fail)
+    timeline = reply_timeline(pause_for_first_audio=False)
+    start, audio = timeline.index("tts start Hi there,"), timeline.index("tts audio Hi there,")
+    assert len([e for e in timeline[start:audio] if e.startswith("token")]) >= 2

@@ -238,6 +238,7 @@ class VoiceSession:
                 turn.report_words,
                 fixed_reply,
                 None if self.delegate is None else self.delegate.tool_use(scope),
+                self.config.llm.pause_for_first_audio,
             ),
             ClauseStage(trace),
             tts_stage,

@@ -99,8 +99,12 @@ class LLMStage:
         report_end_of_turn: Callable[[str, float | None], None] | None = None,
         fixed_reply: Callable[[str], str | None] | None = None,
         tool_use: ToolUse | None = None,
+        pause_for_first_audio: bool = False,
     ) -> None:
         self._llm = llm
+        # Between tokens, wait while the first clause is synthesized: on 2 cores the TTS then
+        # runs alone, and the rest of the reply is not needed before that audio plays out.
+        self._pause_for_first_audio = pause_for_first_audio
         self._fixed_reply = fixed_reply  # replies decided without the model (voice/replies)
         # Tools for a model that takes them (`ToolLLM`; voice/delegate/tools.py): a call's
         # answer is spoken after whatever text the model streamed before it.
@@ -140,7 +144,10 @@ class LLMStage:
                 tools = self._tool_use.tools
                 make_tokens = partial(self._llm.stream_reply_with_tools, dialogue, cancel, tools)
             tokens = self._worker.stream(
-                make_tokens, cancel, background=self._scope.reply_started.is_set
+                make_tokens,
+                cancel,
+                background=self._scope.reply_started.is_set,
+                hold=self._scope.first_audio_pending if self._pause_for_first_audio else None,
             )
             async for piece in tokens:
                 if isinstance(piece, ToolCall):
@@ -213,6 +220,7 @@ class TTSStage:
             )
             self.clauses.append((frame.text, 0))
             async for chunk in chunks:
+                self._scope.first_audio.set()
                 self._trace.end("tts.ttfb", now_ns())
                 # Counted as synthesized, not as framed: frames wait in the queue to playout.
                 text, samples = self.clauses[-1]

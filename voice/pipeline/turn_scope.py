@@ -29,10 +29,16 @@ class TurnScope:
         # The reply's first clause has gone to TTS: the rest of the reply can wait while other
         # calls' urgent model work runs (voice/providers/worker.py).
         self.reply_started = threading.Event()
+        # The first clause's first audio is synthesized (voice/agent/stages.py).
+        self.first_audio = threading.Event()
         self._committed = asyncio.Event()
         self._cancelled = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self.committed_at_ns: int | None = None
+
+    def first_audio_pending(self) -> bool:
+        """The first clause is being synthesized and none of its audio exists yet."""
+        return self.reply_started.is_set() and not self.first_audio.is_set()
 
     @property
     def cancelled(self) -> bool:

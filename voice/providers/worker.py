@@ -14,6 +14,12 @@ prompt), and goes on when none does or when it has waited `max_defer_s`. Measure
 callers (docs/phone.md): without it, every caller's first clause queued behind the whole
 replies of the callers before it.
 
+**Cores for the first audio.** On two cores two models running at once each run at about half
+speed. A stream can also be `hold`-ed: between items it waits while its `hold()` is true, for
+at most `max_hold_s` each time. The LLM stage holds its reply while that reply's first clause is
+synthesized, so the TTS has the cores; Piper's first audio on the real clips: p50 173 -> 93 ms
+(docs/latency.md).
+
 Written by hand (no kept library schedules blocking model calls by priority for asyncio);
 `concurrent.futures` has no priorities and cannot put a running generator back in its queue.
 """
@@ -33,6 +39,8 @@ T = TypeVar("T")
 
 _DONE = object()
 MAX_DEFER_S = 0.4  # a background stream waits at most this long for urgent jobs to pass
+MAX_HOLD_S = 0.4  # a held stream pauses at most this long between two items
+HOLD_POLL_S = 0.002
 
 
 def _owner(fn: Callable[..., Any]) -> object | None:
@@ -52,8 +60,12 @@ class _Stream:
         deliver: Callable[[object], None],
         stopped: Callable[[], bool],
         background: Callable[[], bool] | None,
+        hold: Callable[[], bool] | None = None,
+        max_hold_s: float = 0.0,
     ) -> None:
         self.make_iter = make_iter
+        self.hold = hold
+        self.max_hold_s = max_hold_s
         self.context = context
         self.deliver = deliver
         self.stopped = stopped
@@ -81,9 +93,22 @@ class _Stream:
                     return self._finish()
                 if self.background is not None and self.background() and should_yield():
                     return False
+                if self.hold is not None and not self._wait_out_hold(should_yield):
+                    return False
         except BaseException as exc:  # handed to the consumer, which re-raises it
             self.deliver(exc)
             return self._finish()
+
+    def _wait_out_hold(self, should_yield: Callable[[], bool]) -> bool:
+        """Pause between items while `hold()` says so, for at most `max_hold_s`. False when
+        urgent work waits (and the stream can give the thread up): it runs first."""
+        assert self.hold is not None
+        deadline = time.monotonic() + self.max_hold_s
+        while self.hold() and time.monotonic() < deadline and not self.stopped():
+            if self.background is not None and should_yield():
+                return False
+            time.sleep(HOLD_POLL_S)
+        return True
 
     def cancel(self) -> None:
         """Shutdown discards this stream: its consumer is cancelled."""
@@ -104,9 +129,12 @@ class _Stream:
 
 
 class ModelWorker:
-    def __init__(self, name: str, max_defer_s: float = MAX_DEFER_S) -> None:
+    def __init__(
+        self, name: str, max_defer_s: float = MAX_DEFER_S, max_hold_s: float = MAX_HOLD_S
+    ) -> None:
         self.name = name
         self.max_defer_s = max_defer_s
+        self.max_hold_s = max_hold_s
         self._lock = threading.Condition()
         self._urgent: deque[tuple[Callable[[], None], Callable[[], None]]] = deque()  # job, drop
         self._background: deque[tuple[float, _Stream, object | None]] = deque()
@@ -207,6 +235,7 @@ class ModelWorker:
         make_iter: Callable[[], Iterator[T]],
         cancel: threading.Event | None = None,
         background: Callable[[], bool] | None = None,
+        hold: Callable[[], bool] | None = None,
     ) -> AsyncIterator[T]:
         """Iterate a blocking generator on this model's thread, yielding items as they come.
 
@@ -214,7 +243,10 @@ class ModelWorker:
         a cancelled turn or a consumer that stops early frees the model within one step. Once
         `background()` is true, the stream lets urgent jobs of other callers run between its
         items (see the module's docstring); only a bound method's stream (or a `partial` of
-        one) can, since a later job on the same object must first finish it.
+        one) can, since a later job on the same object must first finish it. While `hold()`
+        is true the stream pauses between items (at most `max_hold_s` each), still letting
+        urgent jobs pass: another model on the same cores needs them (a reply's first clause
+        in the TTS).
         """
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -229,7 +261,15 @@ class ModelWorker:
         def deliver(item: object) -> None:
             _call_soon(loop, queue.put_nowait, item)
 
-        stream = _Stream(make_iter, contextvars.copy_context(), deliver, stopped, background)
+        stream = _Stream(
+            make_iter,
+            contextvars.copy_context(),
+            deliver,
+            stopped,
+            background,
+            hold,
+            self.max_hold_s,
+        )
 
         def job() -> None:
             self._drain(owner)
