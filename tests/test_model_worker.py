@@ -259,3 +259,28 @@ def test_a_held_stream_lets_urgent_jobs_pass_and_never_waits_past_max_hold() -> 
         worker.shutdown()
 
     asyncio.run(main())
+
+
+def test_a_stream_that_is_background_from_the_start_waits_behind_urgent_jobs() -> None:
+    """A reply's later clause (TTS) queued while other calls' first clauses wait: they go
+    first, and a suspended stream of the same model is finished before it starts."""
+
+    async def main() -> None:
+        worker = ModelWorker("test")
+        timeline: list[str] = []
+        model, other = FakeModel(step_s=0.02, log=timeline), FakeModel(log=timeline)
+        gate = threading.Event()
+        blocker = asyncio.create_task(worker.run(gate.wait, 5))  # the thread is busy
+        await asyncio.sleep(0.02)
+        later = asyncio.create_task(
+            _drain(worker.stream(partial(model.generate, "later", 2), background=lambda: True))
+        )
+        await asyncio.sleep(0.02)
+        urgent = [asyncio.create_task(worker.run(other.score, f"first{i}")) for i in range(2)]
+        await asyncio.sleep(0.02)
+        gate.set()
+        await asyncio.wait_for(asyncio.gather(blocker, later, *urgent), 5)
+        assert timeline == ["first0", "first1", "later0", "later1"]
+        worker.shutdown()
+
+    asyncio.run(main())

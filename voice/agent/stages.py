@@ -214,9 +214,12 @@ class TTSStage:
                 continue
             self._scope.reply_started.set()
             self._trace.start("tts.ttfb", now_ns())
+            # A later clause is needed only once the audio before it has played: other
+            # calls' first clauses go first (voice/providers/worker.py).
             chunks = self._worker.stream(
                 partial(self._tts.synthesize, frame.text, self._scope.cancel_flag),
                 self._scope.cancel_flag,
+                background=partial(bool, frame.index > 0),
             )
             self.clauses.append((frame.text, 0))
             async for chunk in chunks:

@@ -171,13 +171,26 @@ class ModelWorker:
         with self._lock:
             if self._closed:
                 raise RuntimeError(f"model worker {self.name} is shut down")
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._loop, name=f"model-{self.name}", daemon=True
-                )
-                self._thread.start()
+            self._start_thread()
             self._urgent.append((job, drop))
             self._lock.notify()
+
+    def _queue_background(self, stream: _Stream, owner: object | None) -> None:
+        """Queue a stream that is background from its start: it waits, as a suspended one
+        does, while urgent jobs wait (at most `max_defer_s`)."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError(f"model worker {self.name} is shut down")
+            self._start_thread()
+            self._background.append((time.monotonic(), stream, owner))
+            self._lock.notify()
+
+    def _start_thread(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._loop, name=f"model-{self.name}", daemon=True
+            )
+            self._thread.start()
 
     def _run_stream(self, stream: _Stream, owner: object | None) -> None:
         if not stream.step(self._urgent_waiting):
@@ -189,7 +202,10 @@ class ModelWorker:
     def _resume(self, stream: _Stream, owner: object | None) -> None:
         if owner is not None:
             with self._lock:
-                self._suspended.pop(id(owner), None)
+                if self._suspended.get(id(owner)) is stream:
+                    del self._suspended[id(owner)]
+            if stream.iterator is None:  # queued as background, not started: as a new job
+                self._drain(owner)
         self._run_stream(stream, owner)
 
     def _drain(self, owner: object | None) -> None:
@@ -243,7 +259,8 @@ class ModelWorker:
         a cancelled turn or a consumer that stops early frees the model within one step. Once
         `background()` is true, the stream lets urgent jobs of other callers run between its
         items (see the module's docstring); only a bound method's stream (or a `partial` of
-        one) can, since a later job on the same object must first finish it. While `hold()`
+        one) can, since a later job on the same object must first finish it. A stream that is
+        background when it is submitted starts behind the urgent jobs waiting. While `hold()`
         is true the stream pauses between items (at most `max_hold_s` each), still letting
         urgent jobs pass: another model on the same cores needs them (a reply's first clause
         in the TTS).
@@ -271,11 +288,15 @@ class ModelWorker:
             self.max_hold_s,
         )
 
-        def job() -> None:
-            self._drain(owner)
-            self._run_stream(stream, owner)
+        if background is not None and background():
+            self._queue_background(stream, owner)  # behind other callers' urgent jobs
+        else:
 
-        self._submit(job, lambda: deliver(asyncio.CancelledError()))
+            def job() -> None:
+                self._drain(owner)
+                self._run_stream(stream, owner)
+
+            self._submit(job, lambda: deliver(asyncio.CancelledError()))
         finished = False
         try:
             while True:
