@@ -216,6 +216,7 @@ class ModelWorker:
         with self._lock:
             stream = self._suspended.pop(id(owner), None)
         if stream is not None:
+            stream.hold = None  # it must end now, not wait for another model's output
             stream.step(lambda: False)
 
     # -- the loop's side ---------------------------------------------------------------------
