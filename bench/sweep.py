@@ -33,7 +33,6 @@ from voice.providers.registry import Models
 from voice.turn_taking.decision import DecisionPolicy, Evidence
 from voice.turn_taking.endpointing import SilenceEndOfTurn
 
-SPECULATE_AFTER_MS = 60
 SMART_TURN_PAUSE_S = 0.1
 TAIL_S = 1.0
 TAIL_WORDS_S = 3.0
@@ -71,11 +70,11 @@ class TurnPauses:
 
 
 def find_pauses(
-    pcm: np.ndarray, models: Models, threshold: float
+    pcm: np.ndarray, models: Models, threshold: float, speculate_after_ms: int
 ) -> list[tuple[float, float | None, np.ndarray]]:
     """(pause start s, length ms or None if the audio ends in it, audio up to it) per pause."""
     detector = SilenceEndOfTurn(
-        silence_ms=10**9, threshold=threshold, speculate_after_ms=SPECULATE_AFTER_MS
+        silence_ms=10**9, threshold=threshold, speculate_after_ms=speculate_after_ms
     )
     stream = models.vad.new_stream()
     # As in the live bench, silence follows the recording (clips often end at the last word).
@@ -110,7 +109,9 @@ def gather(
         pcm = case.load_pcm()
         eos_s = case.rel(case.eos_s)
         record = TurnPauses(case.id, case.audio_kind, eos_s)
-        for start_s, duration_ms, audio in find_pauses(pcm, models, config.vad.threshold):
+        speculate_ms = config.turn.speculate_after_ms  # the chain starts this far into a pause
+        pauses = find_pauses(pcm, models, config.vad.threshold, speculate_ms)
+        for start_s, duration_ms, audio in pauses:
             t0 = time.perf_counter()
             transcript = models.stt.transcribe(audio)
             stt_ms = (time.perf_counter() - t0) * 1e3
@@ -133,13 +134,11 @@ def gather(
                     transcript=transcript,
                     words=words,
                     smart_turn=smart,
-                    words_ready_ms=round(SPECULATE_AFTER_MS + stt_ms + llm_ms, 1),
-                    audio_ready_ms=round(SPECULATE_AFTER_MS + smart_ms, 1),
+                    words_ready_ms=round(speculate_ms + stt_ms + llm_ms, 1),
+                    audio_ready_ms=round(speculate_ms + smart_ms, 1),
                     tail_transcript=tail_text,
                     tail_words=tail_words,
-                    tail_ready_ms=None
-                    if tail_ms is None
-                    else round(SPECULATE_AFTER_MS + tail_ms, 1),
+                    tail_ready_ms=None if tail_ms is None else round(speculate_ms + tail_ms, 1),
                 )
             )
         turns.append(record)

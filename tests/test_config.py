@@ -41,6 +41,7 @@ def test_toml_then_environment_overrides(tmp_path):
         ("[nope]\nx = 1\n", "unknown section"),
         ("[turn\n", "not valid TOML"),
         ("[llm]\nthreads = 0\n", "at least 1"),
+        ("[turn]\nspeculate_after_ms = 500\n", r"speculate_after_ms \(500\) must be at least 20"),
     ],
 )
 def test_bad_config_gets_a_one_line_error(tmp_path, text, message):

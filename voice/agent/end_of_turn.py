@@ -61,12 +61,18 @@ def make_detector(config: Config, models: Models) -> EndOfTurnDetector:
             silence_ms=turn.silence_ms,
             threshold=config.vad.threshold,
             min_speech_ms=turn.min_speech_ms,
+            speculate_after_ms=turn.speculate_after_ms,
         )
     policy = decision_policy(config)
     if policy.detector in ("fused", "smart_turn") and models.smart_turn is None:
         log.warning("Smart Turn is not loaded: the end of turn is decided from words and pause")
         policy = replace(policy, detector="words")
-    return FusedEndOfTurn(policy, threshold=config.vad.threshold, min_speech_ms=turn.min_speech_ms)
+    return FusedEndOfTurn(
+        policy,
+        threshold=config.vad.threshold,
+        min_speech_ms=turn.min_speech_ms,
+        speculate_after_ms=turn.speculate_after_ms,
+    )
 
 
 class PauseEvidence:

@@ -132,7 +132,7 @@ class FusedEndOfTurn(SilenceEndOfTurn):
         policy: DecisionPolicy,
         threshold: float = 0.5,
         min_speech_ms: int = 60,
-        speculate_after_ms: int = 60,
+        speculate_after_ms: int = 20,
     ) -> None:
         self.policy = policy
         self._evidence: Evidence | None = None

@@ -35,7 +35,7 @@ class SilenceEndOfTurn:
         silence_ms: int = 300,
         threshold: float = 0.5,
         min_speech_ms: int = 60,
-        speculate_after_ms: int = 60,
+        speculate_after_ms: int = 20,
     ) -> None:
         self.silence_ms = silence_ms
         self.threshold = threshold
