@@ -5,6 +5,12 @@ audio grows with the first piece of text it is given. The first clause is theref
 early as it can be spoken naturally (at a comma, colon, semicolon or dash once it has a couple
 of words); later clauses are cut at sentence ends, or at a comma once they are long, so that
 synthesis of clause n+1 overlaps playout of clause n.
+
+A sentence mark at the very end of the text so far ends the clause at once, without waiting
+for the space after it: the LLM's stream holds back a newline that may begin its stop sequence
+("\nUser:"), so the last sentence of a reply ("Hello World!") otherwise waited two more tokens
+for the stream's end. A full stop after a number, a single letter or a known abbreviation
+("3.", "U.", "Dr.") waits, since more may follow.
 """
 
 from __future__ import annotations
@@ -13,6 +19,21 @@ import re
 
 _SENTENCE_END = re.compile(r"[.!?…]+[\"')\]]*\s")
 _CLAUSE_BREAK = re.compile(r"[,;:—–]\s|\s-\s")
+_MARK_AT_END = re.compile(r"(\w+)([.!?…]+)[\"')\]]*$")
+_ABBREVIATIONS = frozenset(
+    {"mr", "mrs", "ms", "dr", "st", "vs", "etc", "jr", "sr", "prof", "approx"}
+)
+
+
+def _sentence_ends_here(text: str) -> bool:
+    """The text so far ends with a sentence mark that nothing can continue."""
+    match = _MARK_AT_END.search(text)
+    if match is None:
+        return False
+    word, marks = match.group(1), match.group(2)
+    if marks != ".":
+        return True  # "!", "?", "…", "?!", "...": no number or abbreviation goes on after them
+    return not (word.isdigit() or len(word) == 1 or word.lower() in _ABBREVIATIONS)
 
 
 class ClauseChunker:
@@ -56,6 +77,8 @@ class ClauseChunker:
                 return match.end()
         if sentence is not None:
             return sentence.end()
+        if _sentence_ends_here(self._buffer):
+            return len(self._buffer)
         return None
 
 
