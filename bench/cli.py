@@ -48,16 +48,20 @@ def peer_agents(names: list[str], config: Config) -> Iterator[list[BenchAgent]]:
         llm_url: str | None = None
         if names:
             from bench.peers.llm_server import start_llm_server
-            from voice.providers.model_files import gemma_gguf_path
+            from voice.providers.llm_profiles import model_path, uses_ascii_vocab
 
-            model = Path(config.llm.model_path) if config.llm.model_path else gemma_gguf_path()
             if config.llm.profile != "fast":
                 raise VoiceError(
                     "the peers serve the `fast` profile's transcript format only; "
                     "compare with llm.profile = fast"
                 )
             prompt = prompt_name(config.llm)
-            server = start_llm_server(model, threads=config.llm.threads, prompt=prompt)
+            server = start_llm_server(
+                model_path(config.llm),
+                threads=config.llm.threads,
+                prompt=prompt,
+                ascii_text=uses_ascii_vocab(config.llm),
+            )
             llm_url = stack.enter_context(server)
         for name in names:
             if name.startswith("pipecat"):

@@ -49,12 +49,19 @@ class Candidate:
     model_path: Path
     prompt: PromptSet
     chat: bool
+    ascii_text: bool = False  # the model is an ASCII-vocabulary copy (vocab_prune.py)
 
 
 def parse_candidate(spec: str) -> Candidate:
     if spec in PROFILES:
         profile = PROFILES[spec]
-        return Candidate(spec, profile.model(), PROMPTS[profile.prompt], profile.chat_template)
+        served = profile.model()
+        if profile.ascii_vocab:  # as the agent serves it by default (llm.ascii_vocab)
+            from voice.providers.vocab_prune import ascii_vocab_gguf
+
+            served = ascii_vocab_gguf(served)
+        prompt = PROMPTS[profile.prompt]
+        return Candidate(spec, served, prompt, profile.chat_template, profile.ascii_vocab)
     model, _, prompt_name = spec.partition(":")
     chat = prompt_name.startswith("chat:")
     prompt_name = prompt_name.removeprefix("chat:") or "v1"
@@ -140,6 +147,7 @@ def evaluate(
         temperature=config.llm.temperature,
         prompt=candidate.prompt,
         chat_template=candidate.chat,
+        ascii_text=candidate.ascii_text,
     )
     stream = llm.stream_reply
     list(stream([DialogueTurn("user", "Hello.")], threading.Event()))  # warm the prefix

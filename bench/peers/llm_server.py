@@ -4,6 +4,9 @@ Pipecat and LiveKit talk to LLMs over the OpenAI chat API, so to give them the s
 agent uses we serve it with `llama_cpp.server` in a subprocess (a separate process, so its
 threads and the GIL do not interfere with the framework's event loop, as with a real server).
 
+The peers get the very file our agent loads (for `fast`, the ASCII-vocabulary copy of Gemma,
+voice/providers/vocab_prune.py), with the dialogue folded to ASCII as our agent folds it.
+
 The default model is a base model without a chat template: llama.cpp's template guess would
 produce nonsense. We register a chat format that renders the OpenAI messages with our own
 `render_prompt` (system prompt, the same few-shot turns, "User:/Assistant:" lines) and stops at
@@ -32,6 +35,7 @@ from typing import Any
 from voice.providers.base import DialogueTurn
 from voice.providers.llama_llm import DEFAULT_SYSTEM_PROMPT, render_prompt
 from voice.providers.prompts import DEFAULT_PROMPT, PROMPTS, PromptSet
+from voice.providers.vocab_prune import to_ascii
 
 CHAT_FORMAT = "voice-dialogue"
 MODEL_ALIAS = "voice-gemma"
@@ -70,15 +74,20 @@ def dialogue_history(messages: Sequence[Mapping[str, Any]]) -> list[DialogueTurn
 
 
 def render_messages(
-    messages: Sequence[Mapping[str, Any]], prompt: PromptSet = PROMPTS[DEFAULT_PROMPT]
+    messages: Sequence[Mapping[str, Any]],
+    prompt: PromptSet = PROMPTS[DEFAULT_PROMPT],
+    ascii_text: bool = False,
 ) -> str:
     """OpenAI chat messages as our agent's prompt, always ending with an open assistant line.
 
     System messages replace the default system prompt (several are joined); user and assistant
     messages become dialogue turns; other roles (tools) are ignored: our agent has none.
+    `ascii_text` folds the turns to ASCII as our agent does for an ASCII-vocabulary model.
     """
     system = [_content_text(m.get("content")) for m in messages if m.get("role") == "system"]
     history = dialogue_history(messages)
+    if ascii_text:
+        history = [DialogueTurn(turn.role, to_ascii(turn.text)) for turn in history]
     system_prompt = " ".join(s for s in system if s.strip()) or prompt.system
     text = render_prompt(system_prompt, history, few_shot=prompt.few_shot)
     if not text.endswith("\nAssistant:"):
@@ -86,7 +95,9 @@ def render_messages(
     return text
 
 
-def register_chat_format(prompt: PromptSet = PROMPTS[DEFAULT_PROMPT]) -> None:
+def register_chat_format(
+    prompt: PromptSet = PROMPTS[DEFAULT_PROMPT], ascii_text: bool = False
+) -> None:
     """Register `voice-dialogue` with llama-cpp-python (idempotent: the registry overwrites)."""
     from llama_cpp import llama_chat_format
 
@@ -94,19 +105,25 @@ def register_chat_format(prompt: PromptSet = PROMPTS[DEFAULT_PROMPT]) -> None:
         messages: list[Any], **kwargs: Any
     ) -> llama_chat_format.ChatFormatterResponse:
         return llama_chat_format.ChatFormatterResponse(
-            prompt=render_messages(messages, prompt), stop=list(STOP)
+            prompt=render_messages(messages, prompt, ascii_text), stop=list(STOP)
         )
 
     llama_chat_format.register_chat_format(CHAT_FORMAT)(format_voice_dialogue)
 
 
-def serve(model_path: Path, port: int, threads: int, prompt: str = DEFAULT_PROMPT) -> None:
+def serve(
+    model_path: Path,
+    port: int,
+    threads: int,
+    prompt: str = DEFAULT_PROMPT,
+    ascii_text: bool = False,
+) -> None:
     """Serve the model until killed (blocking)."""
     import uvicorn
     from llama_cpp.server.app import create_app
     from llama_cpp.server.settings import Settings
 
-    register_chat_format(PROMPTS[prompt])
+    register_chat_format(PROMPTS[prompt], ascii_text)
     settings = Settings(
         model=str(model_path),
         model_alias=MODEL_ALIAS,
@@ -154,6 +171,7 @@ def start_llm_server(
     port: int | None = None,
     timeout_s: float = 60,
     prompt: str = DEFAULT_PROMPT,
+    ascii_text: bool = False,
 ) -> Iterator[str]:
     """Start llama_cpp.server on 127.0.0.1 in a subprocess serving the GGUF; yield its base URL
     "http://127.0.0.1:PORT/v1"; stop it on exit.
@@ -177,6 +195,7 @@ def start_llm_server(
         str(threads),
         "--prompt",
         prompt,
+        *(["--ascii-text"] if ascii_text else []),
     ]
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
@@ -224,8 +243,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--prompt", choices=sorted(PROMPTS), default=DEFAULT_PROMPT)
+    parser.add_argument(
+        "--ascii-text", action="store_true", help="fold the dialogue to ASCII (ASCII-vocab model)"
+    )
     args = parser.parse_args(argv)
-    serve(args.model, args.port, args.threads, args.prompt)
+    serve(args.model, args.port, args.threads, args.prompt, args.ascii_text)
 
 
 if __name__ == "__main__":

@@ -7,11 +7,13 @@ from collections.abc import Iterator
 import pytest
 
 from bench.peers.llm_server import start_llm_server
-from voice.providers import model_files
+from voice.config import Config
+from voice.providers.llm_profiles import model_path, uses_ascii_vocab
 
 
 @pytest.fixture(scope="module")
 def llm_url() -> Iterator[str]:
-    """The local OpenAI-compatible server the stock peers talk to, serving our GGUF."""
-    with start_llm_server(model_files.gemma_gguf_path(), threads=2) as url:
+    """The local OpenAI-compatible server the stock peers talk to, serving our default GGUF."""
+    llm = Config().llm
+    with start_llm_server(model_path(llm), threads=2, ascii_text=uses_ascii_vocab(llm)) as url:
         yield url

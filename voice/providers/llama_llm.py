@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -25,6 +26,7 @@ from voice.providers.dialogue_format import (
     render_transcript,
 )
 from voice.providers.prompts import DEFAULT_PROMPT, PROMPTS, PromptSet
+from voice.providers.vocab_prune import to_ascii
 
 DEFAULT_SYSTEM_PROMPT = PROMPTS[DEFAULT_PROMPT].system
 FEW_SHOT: tuple[DialogueTurn, ...] = PROMPTS[DEFAULT_PROMPT].few_shot
@@ -54,6 +56,7 @@ class LlamaLLM:
         seed: int = 7,
         prompt: PromptSet = PROMPTS[DEFAULT_PROMPT],
         chat_template: bool = False,
+        ascii_text: bool = False,
     ) -> None:
         try:
             from llama_cpp import Llama
@@ -67,6 +70,9 @@ class LlamaLLM:
         self.temperature = temperature
         self.prompt = prompt
         self.system_prompt = system_prompt or prompt.system
+        # An ASCII-vocabulary model (voice/providers/vocab_prune.py) reads the dialogue with
+        # accents and typographic marks folded to ASCII.
+        self.ascii_text = ascii_text
         try:
             self._llm = Llama(
                 model_path=str(model_path),
@@ -98,7 +104,14 @@ class LlamaLLM:
         self._mark_ids = self._token_ids(".", "?", "!")
 
     def _render(self, history: Sequence[DialogueTurn]) -> str:
-        return self.format.reply_prompt(self.system_prompt, self.prompt.few_shot, history)
+        return self.format.reply_prompt(
+            self.system_prompt, self.prompt.few_shot, self._readable(history)
+        )
+
+    def _readable(self, history: Sequence[DialogueTurn]) -> Sequence[DialogueTurn]:
+        if not self.ascii_text:
+            return history
+        return [replace(turn, text=to_ascii(turn.text)) for turn in history]
 
     def warm_up(self, history: Sequence[DialogueTurn]) -> None:
         with self._lock:
@@ -148,7 +161,7 @@ class LlamaLLM:
         stem = text.strip().rstrip(".?!…,;:-— ").strip()
         if not stem:
             return 0.0
-        dialogue = [*history, DialogueTurn("user", stem)]
+        dialogue = self._readable([*history, DialogueTurn("user", stem)])
         prompt, _ = self.format.line_end_prompt(self.system_prompt, self.prompt.few_shot, dialogue)
         tokens = self._llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
         with self._lock:

@@ -132,15 +132,15 @@ def load_llm(config: Config) -> LLM:
             f"unknown LLM provider '{config.providers.llm}' (known: llama, anthropic)"
         )
     from voice.providers.llama_llm import LlamaLLM
-    from voice.providers.llm_profiles import PROFILES
+    from voice.providers.llm_profiles import PROFILES, model_path, uses_ascii_vocab
     from voice.providers.prompts import PROMPTS
 
     profile = PROFILES[config.llm.profile]
-    model_path = Path(config.llm.model_path) if config.llm.model_path else profile.model()
-    if not model_path.is_file():
-        raise ConfigError(f"llm.model_path {model_path} does not exist")
+    path = model_path(config.llm)
+    if not path.is_file():
+        raise ConfigError(f"llm.model_path {path} does not exist")
     return LlamaLLM(
-        model_path,
+        path,
         threads=config.llm.threads,
         context=config.llm.context,
         max_tokens=config.llm.max_tokens,
@@ -148,6 +148,7 @@ def load_llm(config: Config) -> LLM:
         system_prompt=config.llm.system_prompt,
         prompt=PROMPTS[config.llm.prompt or profile.prompt],
         chat_template=profile.chat_template,
+        ascii_text=uses_ascii_vocab(config.llm),
     )
 
 
