@@ -156,7 +156,13 @@ async def concurrent_calls(
                 heard = caller.record.first_audio_after(eos_sent)
                 ttfas.append(None if heard is None else (heard - eos_sent) / 1e6)
                 await asyncio.sleep(1.0)
-        return {"call": index, "cases": [c.id for c, _ in rotated], "ttfa_heard_ms": ttfas}
+            spans = [turn.get("spans", {}) for turn in caller.record.turns()]
+        return {
+            "call": index,
+            "cases": [c.id for c, _ in rotated],
+            "ttfa_heard_ms": ttfas,
+            "server_spans": spans,  # each turn's stage spans, ms from its end of speech
+        }
 
     return list(await asyncio.gather(*(one_call(i) for i in range(callers))))
 
