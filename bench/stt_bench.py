@@ -173,6 +173,7 @@ def make_transcriber(spec: str) -> Transcriber:
     opts = DecodeOptions()
     fields: dict[str, Any] = {}
     names = {"pad": "pad_s", "win": "min_window_s", "rp": "repetition_penalty"}
+    names |= {"lpen": "length_penalty"}
     names |= {"lp": "logprob_threshold", "ns": "no_speech_threshold", "nsa": "no_speech_alone"}
     for short, name in names.items():
         if short in p:

@@ -37,3 +37,10 @@ def test_toml_and_environment_set_the_decoder(tmp_path):
 def test_bad_stt_values_are_refused(env, message):
     with pytest.raises(ConfigError, match=message):
         load_config(environ=env)
+
+
+def test_the_length_penalty_reaches_the_decoder_and_is_bounded() -> None:
+    config = load_config(environ={"VOICE_STT__LENGTH_PENALTY": "0.5"})
+    assert decode_options(config.stt).length_penalty == 0.5
+    with pytest.raises(ConfigError, match="length_penalty"):
+        load_config(environ={"VOICE_STT__LENGTH_PENALTY": "-1"})

@@ -45,6 +45,7 @@ class STTConfig:
     pad_s: float = 3.0  # silence after the utterance in the encoder window (1 s: loops)
     min_window_s: float = 0.0  # encoder window at least this long (30 = stock Whisper)
     beam_size: int = 2
+    length_penalty: float = 1.0  # beam ranking: log-prob / length**penalty (docs/stt.md)
     repetition_penalty: float = 1.0
     no_repeat_ngram_size: int = 0
     # Retries of a failed decode (loop, low log-prob), in order: "wN" (an N s window), "full"
@@ -430,6 +431,8 @@ def _validate(config: Config) -> None:
         if threads < 1:
             raise ConfigError(f"{name}.threads must be at least 1, got {threads}")
     stt = config.stt
+    if not 0 <= stt.length_penalty <= 2:
+        raise ConfigError(f"stt.length_penalty {stt.length_penalty} is outside [0, 2]")
     if stt.beam_size < 1 or stt.pad_s < 0 or stt.min_window_s < 0 or stt.no_repeat_ngram_size < 0:
         raise ConfigError(
             "stt.beam_size must be >= 1; pad_s, min_window_s, no_repeat_ngram_size >= 0"

@@ -25,6 +25,10 @@ class DecodeOptions:
     pad_s: float = 3.0
     min_window_s: float = 0.0  # encoder window at least this long (0: utterance + pad)
     beam_size: int = 2  # 2 takes most of beam 5's gain in words at a fraction of its cost
+    # Beam search ranks finished hypotheses by log-prob / length**length_penalty. At 1 (the
+    # CTranslate2 default) a confident sentence said twice outscores the sentence once: with
+    # the silence pad the decoder often goes on to repeat it (docs/stt.md, "Length penalty").
+    length_penalty: float = 1.0
     repetition_penalty: float = 1.0  # CTranslate2's penalty on already generated tokens
     no_repeat_ngram_size: int = 0  # forbid any n-gram from repeating (0: off)
     # Retries of a failed decode, in order: "full" (30 s window, greedy), "wN" (an N s window,
@@ -67,6 +71,7 @@ def decode_options(stt: STTConfig) -> DecodeOptions:
         pad_s=stt.pad_s,
         min_window_s=stt.min_window_s,
         beam_size=stt.beam_size,
+        length_penalty=stt.length_penalty,
         repetition_penalty=stt.repetition_penalty,
         no_repeat_ngram_size=stt.no_repeat_ngram_size,
         fallback=parse_fallback(stt.fallback),

@@ -269,6 +269,7 @@ class WhisperSTT:
             features,
             [self._prompt + prefix_tokens],
             beam_size=1 if sampling else opts.beam_size,
+            length_penalty=opts.length_penalty,
             sampling_temperature=temperature if sampling else 1.0,
             sampling_topk=0 if sampling else 1,
             # CTranslate2 4.x returns at most max_length // 2 tokens for Whisper (measured).
