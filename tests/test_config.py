@@ -97,3 +97,10 @@ def test_bad_cloud_config_gets_a_one_line_error(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(ConfigError, match=message):
         load_config(path, environ={})
+
+
+def test_tts_spin_is_read_from_the_environment() -> None:
+    from voice.config import load_config
+
+    assert load_config(environ={}).tts.spin is True
+    assert load_config(environ={"VOICE_TTS__SPIN": "false"}).tts.spin is False

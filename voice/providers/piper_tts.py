@@ -19,7 +19,12 @@ class PiperTTS:
     name = "piper"
 
     def __init__(
-        self, model_path: Path, config_path: Path, threads: int = 2, length_scale: float = 1.0
+        self,
+        model_path: Path,
+        config_path: Path,
+        threads: int = 2,
+        length_scale: float = 1.0,
+        spin: bool = True,
     ) -> None:
         self.model_path = model_path
         self.threads = threads
@@ -27,7 +32,7 @@ class PiperTTS:
             config = PiperConfig.from_dict(json.loads(config_path.read_text(encoding="utf-8")))
         except (OSError, ValueError, KeyError) as exc:
             raise ModelLoadError(f"cannot read Piper voice config {config_path}: {exc}") from exc
-        self._voice = PiperVoice(config=config, session=onnx_session(model_path, threads))
+        self._voice = PiperVoice(config=config, session=onnx_session(model_path, threads, spin))
         self._synthesis = SynthesisConfig(length_scale=length_scale)
         self.sample_rate = int(config.sample_rate)
 

@@ -167,7 +167,11 @@ def load_tts(config: Config) -> TTS:
     else:
         model_path, config_path = model_files.piper_voice_paths()
     return PiperTTS(
-        model_path, config_path, threads=config.tts.threads, length_scale=config.tts.length_scale
+        model_path,
+        config_path,
+        threads=config.tts.threads,
+        length_scale=config.tts.length_scale,
+        spin=config.tts.spin,
     )
 
 
