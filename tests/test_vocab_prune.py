@@ -4,6 +4,7 @@ ASCII text, the same greedy replies and the same end-of-turn scores as the full 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from pathlib import Path
@@ -143,3 +144,24 @@ def test_the_default_model_says_the_same_with_the_ascii_vocabulary() -> None:
             [DialogueTurn("user", "Caf\u00e9 \u4e16\u754c?")], threading.Event()
         )
     )
+
+
+def test_a_copy_that_cannot_be_built_leaves_the_full_model_served(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voice.config import Config
+    from voice.providers import llm_profiles, vocab_prune
+
+    source = tmp_path / "small.gguf"
+    write_small_gguf(source)
+    profile = llm_profiles.PROFILES["fast"]
+    monkeypatch.setitem(
+        llm_profiles.PROFILES, "fast", dataclasses.replace(profile, model=lambda: source)
+    )
+
+    def no_room(*_: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(vocab_prune, "prune_to_ascii", no_room)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert llm_profiles.model_path(Config().llm) == source

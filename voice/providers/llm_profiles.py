@@ -16,12 +16,16 @@ Measured by `voice eval` on the reply-quality set (docs/replies.md):
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from voice.errors import ModelLoadError
 from voice.providers import model_files
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -70,5 +74,8 @@ def model_path(llm_config: Any) -> Path:
     if uses_ascii_vocab(llm_config):
         from voice.providers.vocab_prune import ascii_vocab_gguf
 
-        path = ascii_vocab_gguf(path)
+        try:
+            return ascii_vocab_gguf(path)
+        except (ModelLoadError, OSError) as exc:  # e.g. no room in the cache: the full model
+            logger.warning("serving %s with its full vocabulary: %s", path.name, exc)
     return path
