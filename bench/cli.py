@@ -24,7 +24,6 @@ from bench.results import (
 )
 from bench.runner import priming_case, run_corpus
 from voice.config import STAGES, Config
-from voice.errors import VoiceError
 from voice.providers.llm_profiles import prompt_name
 
 if TYPE_CHECKING:
@@ -48,19 +47,15 @@ def peer_agents(names: list[str], config: Config) -> Iterator[list[BenchAgent]]:
         llm_url: str | None = None
         if names:
             from bench.peers.llm_server import start_llm_server
-            from voice.providers.llm_profiles import model_path, uses_ascii_vocab
+            from voice.providers.llm_profiles import PROFILES, model_path, uses_ascii_vocab
 
-            if config.llm.profile != "fast":
-                raise VoiceError(
-                    "the peers serve the `fast` profile's transcript format only; "
-                    "compare with llm.profile = fast"
-                )
             prompt = prompt_name(config.llm)
             server = start_llm_server(
                 model_path(config.llm),
                 threads=config.llm.threads,
                 prompt=prompt,
                 ascii_text=uses_ascii_vocab(config.llm),
+                chat_template=PROFILES[config.llm.profile].chat_template,
             )
             llm_url = stack.enter_context(server)
         for name in names:

@@ -10,7 +10,9 @@ voice/providers/vocab_prune.py), with the dialogue folded to ASCII as our agent 
 The default model is a base model without a chat template: llama.cpp's template guess would
 produce nonsense. We register a chat format that renders the OpenAI messages with our own
 `render_prompt` (system prompt, the same few-shot turns, "User:/Assistant:" lines) and stops at
-the next line, so the peers see exactly the prompt our agent sends.
+the next line, so the peers see exactly the prompt our agent sends. For a chat-template profile
+(`quality`) the same chat format renders through the GGUF's template as our agent does
+(`voice/providers/dialogue_format.py`: system prompt, the profile's examples, the dialogue).
 
 Run standalone: `python -m bench.peers.llm_server --model PATH --port N --threads T`.
 """
@@ -33,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from voice.providers.base import DialogueTurn
+from voice.providers.dialogue_format import ChatTemplateFormat
 from voice.providers.llama_llm import DEFAULT_SYSTEM_PROMPT, render_prompt
 from voice.providers.prompts import DEFAULT_PROMPT, PROMPTS, PromptSet
 from voice.providers.vocab_prune import to_ascii
@@ -77,18 +80,23 @@ def render_messages(
     messages: Sequence[Mapping[str, Any]],
     prompt: PromptSet = PROMPTS[DEFAULT_PROMPT],
     ascii_text: bool = False,
+    chat: ChatTemplateFormat | None = None,
 ) -> str:
     """OpenAI chat messages as our agent's prompt, always ending with an open assistant line.
 
     System messages replace the default system prompt (several are joined); user and assistant
     messages become dialogue turns; other roles (tools) are ignored: our agent has none.
-    `ascii_text` folds the turns to ASCII as our agent does for an ASCII-vocabulary model.
+    `ascii_text` folds the turns to ASCII as our agent does for an ASCII-vocabulary model;
+    `chat` renders through the model's chat template (a chat-template profile, `quality`)
+    instead of the transcript.
     """
     system = [_content_text(m.get("content")) for m in messages if m.get("role") == "system"]
     history = dialogue_history(messages)
     if ascii_text:
         history = [DialogueTurn(turn.role, to_ascii(turn.text)) for turn in history]
     system_prompt = " ".join(s for s in system if s.strip()) or prompt.system
+    if chat is not None:
+        return chat.reply_prompt(system_prompt, prompt.few_shot, history)
     text = render_prompt(system_prompt, history, few_shot=prompt.few_shot)
     if not text.endswith("\nAssistant:"):
         text += "\nAssistant:"
@@ -96,16 +104,20 @@ def render_messages(
 
 
 def register_chat_format(
-    prompt: PromptSet = PROMPTS[DEFAULT_PROMPT], ascii_text: bool = False
+    prompt: PromptSet = PROMPTS[DEFAULT_PROMPT],
+    ascii_text: bool = False,
+    chat: ChatTemplateFormat | None = None,
 ) -> None:
     """Register `voice-dialogue` with llama-cpp-python (idempotent: the registry overwrites)."""
     from llama_cpp import llama_chat_format
+
+    stop = list(chat.stop if chat is not None else STOP)
 
     def format_voice_dialogue(
         messages: list[Any], **kwargs: Any
     ) -> llama_chat_format.ChatFormatterResponse:
         return llama_chat_format.ChatFormatterResponse(
-            prompt=render_messages(messages, prompt, ascii_text), stop=list(STOP)
+            prompt=render_messages(messages, prompt, ascii_text, chat), stop=stop
         )
 
     llama_chat_format.register_chat_format(CHAT_FORMAT)(format_voice_dialogue)
@@ -117,13 +129,18 @@ def serve(
     threads: int,
     prompt: str = DEFAULT_PROMPT,
     ascii_text: bool = False,
+    chat_template: bool = False,
 ) -> None:
     """Serve the model until killed (blocking)."""
     import uvicorn
+    from llama_cpp import Llama
     from llama_cpp.server.app import create_app
     from llama_cpp.server.settings import Settings
 
-    register_chat_format(PROMPTS[prompt], ascii_text)
+    chat = None
+    if chat_template:  # the GGUF's own template, read as our agent reads it
+        chat = ChatTemplateFormat.of(Llama(str(model_path), vocab_only=True, verbose=False))
+    register_chat_format(PROMPTS[prompt], ascii_text, chat)
     settings = Settings(
         model=str(model_path),
         model_alias=MODEL_ALIAS,
@@ -172,6 +189,7 @@ def start_llm_server(
     timeout_s: float = 60,
     prompt: str = DEFAULT_PROMPT,
     ascii_text: bool = False,
+    chat_template: bool = False,
 ) -> Iterator[str]:
     """Start llama_cpp.server on 127.0.0.1 in a subprocess serving the GGUF; yield its base URL
     "http://127.0.0.1:PORT/v1"; stop it on exit.
@@ -196,6 +214,7 @@ def start_llm_server(
         "--prompt",
         prompt,
         *(["--ascii-text"] if ascii_text else []),
+        *(["--chat-template"] if chat_template else []),
     ]
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
@@ -246,8 +265,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--ascii-text", action="store_true", help="fold the dialogue to ASCII (ASCII-vocab model)"
     )
+    parser.add_argument(
+        "--chat-template", action="store_true", help="render with the GGUF's chat template"
+    )
     args = parser.parse_args(argv)
-    serve(args.model, args.port, args.threads, args.prompt, args.ascii_text)
+    serve(args.model, args.port, args.threads, args.prompt, args.ascii_text, args.chat_template)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,30 @@ def test_server_chat_format_renders_our_prompt() -> None:
     assert render_messages(messages[1:]) == render_messages(messages)
 
 
+def test_server_chat_format_renders_a_chat_template_profile_as_our_agent_does() -> None:
+    """The `quality` profile: the peers' server renders the GGUF's template with the profile's
+    examples, exactly the prompt our LlamaLLM sends, and stops at the template's end marker."""
+    from llama_cpp import Llama
+
+    from voice.providers.dialogue_format import ChatTemplateFormat
+    from voice.providers.llm_profiles import PROFILES
+    from voice.providers.prompts import PROMPTS
+
+    profile = PROFILES["quality"]
+    chat = ChatTemplateFormat.of(Llama(str(profile.model()), vocab_only=True, verbose=False))
+    prompt = PROMPTS[profile.prompt]
+    messages: list[dict[str, Any]] = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "What is the weather in Paris?"},
+    ]
+    history = [DialogueTurn("user", "What is the weather in Paris?")]
+    rendered = render_messages(messages, prompt, chat=chat)
+    assert rendered == chat.reply_prompt("Be brief.", prompt.few_shot, history)
+    assert rendered.startswith("<|im_start|>system\nBe brief.")
+    assert rendered.endswith("What is the weather in Paris?<|im_end|>\n<|im_start|>assistant\n")
+    assert "<|im_end|>" in chat.stop
+
+
 def test_stock_variant_needs_the_llm_server() -> None:
     with pytest.raises(ValueError, match="llm_base_url"):
         PipecatPeer("stock", load_config())
