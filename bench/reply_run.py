@@ -31,12 +31,12 @@ import numpy as np
 from rich.console import Console
 
 from bench.reply_eval import Request, load_requests, score, summarize
-from voice.config import Config
+from voice.config import Config, LLMConfig
 from voice.errors import VoiceError
 from voice.pipeline.clauses import ClauseChunker
 from voice.providers.base import DialogueTurn
 from voice.providers.llama_llm import LlamaLLM
-from voice.providers.llm_profiles import PROFILES
+from voice.providers.llm_profiles import PROFILES, model_path, uses_ascii_vocab
 from voice.providers.prompts import PROMPTS, PromptSet
 from voice.replies.honesty import honest_reply
 
@@ -53,15 +53,12 @@ class Candidate:
 
 
 def parse_candidate(spec: str) -> Candidate:
-    if spec in PROFILES:
-        profile = PROFILES[spec]
-        served = profile.model()
-        if profile.ascii_vocab:  # as the agent serves it by default (llm.ascii_vocab)
-            from voice.providers.vocab_prune import ascii_vocab_gguf
-
-            served = ascii_vocab_gguf(served)
+    if spec in PROFILES:  # the profile as the agent serves it by default
+        profile, served = PROFILES[spec], LLMConfig(profile=spec)
         prompt = PROMPTS[profile.prompt]
-        return Candidate(spec, served, prompt, profile.chat_template, profile.ascii_vocab)
+        return Candidate(
+            spec, model_path(served), prompt, profile.chat_template, uses_ascii_vocab(served)
+        )
     model, _, prompt_name = spec.partition(":")
     chat = prompt_name.startswith("chat:")
     prompt_name = prompt_name.removeprefix("chat:") or "v1"

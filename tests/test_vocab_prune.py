@@ -138,6 +138,9 @@ def test_the_default_model_says_the_same_with_the_ascii_vocabulary() -> None:
         assert replies[0] == replies[1] and replies[0].strip()
         scores = [llm.end_of_turn_probability([], line) for llm in (full, ascii_only)]
         assert scores[1] == pytest.approx(scores[0], rel=0.01, abs=1e-4)
+    # the whole prompt is folded, with what the format adds (an interrupted turn's dash)
+    cut_off = [DialogueTurn("assistant", "Sure, it is", interrupted=True)]
+    assert ascii_only._render([*cut_off, DialogueTurn("user", "Caf\u00e9?")]).isascii()
     # a line the copy cannot spell in its own tokens still reaches the model (folded, bytes)
     assert "".join(
         ascii_only.stream_reply(

@@ -86,21 +86,20 @@ def render_messages(
 
     System messages replace the default system prompt (several are joined); user and assistant
     messages become dialogue turns; other roles (tools) are ignored: our agent has none.
-    `ascii_text` folds the turns to ASCII as our agent does for an ASCII-vocabulary model;
+    `ascii_text` folds the prompt to ASCII as our agent does for an ASCII-vocabulary model;
     `chat` renders through the model's chat template (a chat-template profile, `quality`)
     instead of the transcript.
     """
     system = [_content_text(m.get("content")) for m in messages if m.get("role") == "system"]
     history = dialogue_history(messages)
-    if ascii_text:
-        history = [DialogueTurn(turn.role, to_ascii(turn.text)) for turn in history]
     system_prompt = " ".join(s for s in system if s.strip()) or prompt.system
     if chat is not None:
-        return chat.reply_prompt(system_prompt, prompt.few_shot, history)
-    text = render_prompt(system_prompt, history, few_shot=prompt.few_shot)
-    if not text.endswith("\nAssistant:"):
-        text += "\nAssistant:"
-    return text
+        text = chat.reply_prompt(system_prompt, prompt.few_shot, history)
+    else:
+        text = render_prompt(system_prompt, history, few_shot=prompt.few_shot)
+        if not text.endswith("\nAssistant:"):
+            text += "\nAssistant:"
+    return to_ascii(text) if ascii_text else text
 
 
 def register_chat_format(

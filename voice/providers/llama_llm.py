@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -104,14 +103,15 @@ class LlamaLLM:
         self._mark_ids = self._token_ids(".", "?", "!")
 
     def _render(self, history: Sequence[DialogueTurn]) -> str:
-        return self.format.reply_prompt(
-            self.system_prompt, self.prompt.few_shot, self._readable(history)
+        return self._readable(
+            self.format.reply_prompt(self.system_prompt, self.prompt.few_shot, history)
         )
 
-    def _readable(self, history: Sequence[DialogueTurn]) -> Sequence[DialogueTurn]:
-        if not self.ascii_text:
-            return history
-        return [replace(turn, text=to_ascii(turn.text)) for turn in history]
+    def _readable(self, prompt: str) -> str:
+        """The rendered prompt as the model reads it: folded whole, so that what the format
+        adds (an interrupted turn's dash) is folded too, and a score's prompt stays a prefix
+        of the reply's."""
+        return to_ascii(prompt) if self.ascii_text else prompt
 
     def warm_up(self, history: Sequence[DialogueTurn]) -> None:
         with self._lock:
@@ -161,8 +161,9 @@ class LlamaLLM:
         stem = text.strip().rstrip(".?!…,;:-— ").strip()
         if not stem:
             return 0.0
-        dialogue = self._readable([*history, DialogueTurn("user", stem)])
+        dialogue = [*history, DialogueTurn("user", stem)]
         prompt, _ = self.format.line_end_prompt(self.system_prompt, self.prompt.few_shot, dialogue)
+        prompt = self._readable(prompt)
         tokens = self._llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
         with self._lock:
             llm = self._llm

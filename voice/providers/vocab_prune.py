@@ -68,17 +68,18 @@ def prune_to_ascii(source: Path, target: Path) -> int:
     fields = reader.fields
     if (
         any(name not in fields for name in _TOKEN_FIELDS)
-        or _field_text(fields["tokenizer.ggml.model"]) != "llama"
+        or str(fields["tokenizer.ggml.model"].contents()) != "llama"
     ):
         raise ModelLoadError(f"{source}: not a SentencePiece (llama) vocabulary; cannot prune it")
+    if _EMBEDDINGS not in {tensor.name for tensor in reader.tensors}:
+        raise ModelLoadError(f"{source}: no {_EMBEDDINGS}")
     tokens = fields["tokenizer.ggml.tokens"]
     pieces = [bytes(tokens.parts[index]) for index in tokens.data]
     types = [int(value) for value in fields["tokenizer.ggml.token_type"].contents()]
     scores = [float(value) for value in fields["tokenizer.ggml.scores"].contents()]
     keep = kept_tokens(pieces, types)
     new_id = {old: new for new, old in enumerate(keep)}
-    architecture = _field_text(fields["general.architecture"])
-    writer = GGUFWriter(target, architecture)
+    writer = GGUFWriter(target, str(fields["general.architecture"].contents()))
     for name, field in fields.items():
         if name.startswith("GGUF.") or name == "general.architecture" or name in _TOKEN_FIELDS:
             continue
@@ -93,8 +94,6 @@ def prune_to_ascii(source: Path, target: Path) -> int:
     writer.add_token_list([pieces[index] for index in keep])
     writer.add_token_scores([scores[index] for index in keep])
     writer.add_token_types([types[index] for index in keep])
-    if _EMBEDDINGS not in {tensor.name for tensor in reader.tensors}:
-        raise ModelLoadError(f"{source}: no {_EMBEDDINGS}")
     for tensor in reader.tensors:
         data = tensor.data
         if tensor.name in _PER_TOKEN:  # one row of quantized blocks per token
@@ -132,10 +131,6 @@ def ascii_vocab_gguf(source: Path, cache_dir: Path | None = None) -> Path:
         partial.unlink(missing_ok=True)
     marker.write_text(expected)
     return target
-
-
-def _field_text(field: Any) -> str:
-    return str(field.contents())
 
 
 # Typographic marks Whisper and people write, as the ASCII the pruned vocabulary spells.
