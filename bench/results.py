@@ -75,12 +75,31 @@ def git_revision(root: Path = REPO_ROOT) -> dict[str, Any]:
     return {"commit": commit, "dirty": None if status is None else bool(status)}
 
 
+# The instruction sets that move our stages' speed most: CTranslate2 and ONNX Runtime pick
+# AVX-512 (VNNI for int8) at run time, llama.cpp is built for AVX2. The dev machine has been
+# handed out as an AVX2-only EPYC and as an AVX-512 one (Zen 4), with STT and TTS about twice
+# as fast on the second: a result says which it ran on, so that figures are compared only
+# within one kind of machine.
+_ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "amx_tile")
+
+
 def machine() -> dict[str, Any]:
     cpu = platform.processor() or "unknown"
+    family = model = None
+    named = False
+    flags: list[str] = []
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
+            key, _, value = (part.strip() for part in line.partition(":"))
+            if key == "model name" and not named:
+                cpu, named = value, True
+            elif key == "cpu family" and family is None:
+                family = value
+            elif key == "model" and model is None:
+                model = value
+            elif key == "flags" and not flags:
+                present = set(value.split())
+                flags = [flag for flag in _ISA_FLAGS if flag in present]
                 break
     except OSError:
         pass
@@ -92,6 +111,8 @@ def machine() -> dict[str, Any]:
         pass
     return {
         "cpu": cpu,
+        "cpu_family_model": f"{family}/{model}" if family and model else None,
+        "isa": " ".join(flags) or None,
         "cores": os.cpu_count(),
         "memory_gib": memory_gib,
         "python": platform.python_version(),
