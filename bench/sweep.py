@@ -169,11 +169,14 @@ def _wait_ms(policy: DecisionPolicy, pause: Pause, tail: bool = False) -> float:
     words, words_ready = pause.words, pause.words_ready_ms
     if tail:
         words, words_ready = pause.tail_words, pause.tail_ready_ms or pause.words_ready_ms
+    text = pause.tail_transcript if tail else pause.transcript
+    # An empty transcript is no words evidence, as live: the STT stage passes no empty text on,
+    # so the words are never scored and the decision keeps its prior (or the audio's word).
     evidence = Evidence(
         0,
         smart_turn=pause.smart_turn,
-        words=words,
-        transcript=pause.tail_transcript if tail else pause.transcript,
+        words=words if text.strip() else None,
+        transcript=text if text.strip() else None,
     )
     ready = {
         "smart_turn": pause.audio_ready_ms,
