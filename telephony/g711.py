@@ -13,6 +13,7 @@ from typing import Literal
 
 import numpy as np
 
+from voice.transports.input_clock import WireFormat
 from voice.transports.wire_rate import Downsampler, Upsampler
 
 with warnings.catch_warnings():
@@ -21,6 +22,7 @@ with warnings.catch_warnings():
 
 PHONE_RATE = 8_000
 Law = Literal["ulaw", "alaw"]
+ENCODING_NAMES: dict[Law, str] = {"ulaw": "mulaw", "alaw": "alaw"}  # as Deepgram names them
 
 
 def decode(payload: bytes, law: Law = "ulaw") -> np.ndarray:
@@ -33,6 +35,12 @@ def encode(pcm8k: np.ndarray, law: Law = "ulaw") -> bytes:
     """8 kHz int16 PCM -> G.711 bytes."""
     raw = np.asarray(pcm8k, dtype="<i2").tobytes()
     return audioop.lin2ulaw(raw, 2) if law == "ulaw" else audioop.lin2alaw(raw, 2)
+
+
+def wire_format(law: Law) -> WireFormat:
+    """A call's G.711 as its input frames carry it along (`AudioFrame.wire`), for a cloud
+    STT that takes the caller's bytes as is."""
+    return WireFormat(ENCODING_NAMES[law], PHONE_RATE, encode(np.zeros(1, np.int16), law))
 
 
 class PhoneDecoder:

@@ -1,7 +1,8 @@
 """A media-stream call as a session transport: the carrier's µ-law in, the bot's voice out.
 
 - In: each `media` payload (20 ms of G.711 at 8 kHz) is decoded and converted to 16 kHz with no
-  buffering (`telephony.g711`) and stamped by `input_clock` on its arrival.
+  buffering (`telephony.g711`) and stamped by `input_clock` on its arrival; each frame also
+  carries its 20 ms of the caller's G.711 bytes (`AudioFrame.wire`).
 - Out: the carrier plays what it is sent from its own buffer, as fast as it arrives, so this
   side paces: `send_audio()` sends each 20 ms frame at once and then waits while more than
   `lookahead_ms` of audio is ahead of the playout clock, as a playout buffer would. So at most
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from telephony.g711 import Law, PhoneDecoder, PhoneEncoder
+from telephony.g711 import Law, PhoneDecoder, PhoneEncoder, wire_format
 from telephony.media_streams import protocol
 from voice.audio import FRAME_NS, FRAME_SAMPLES
 from voice.pipeline.frames import AudioFrame
@@ -48,7 +49,7 @@ class MediaStreamTransport:
         self._send_text = send_text
         self._decoder = PhoneDecoder(law)
         self._encoder = PhoneEncoder(law)
-        self._clock = InputClock()
+        self._clock = InputClock(wire_format(law))
         self._frames: asyncio.Queue[AudioFrame | None] = asyncio.Queue()
         self._lookahead_ns = lookahead_ms * 1_000_000
         self._playout_end_ns: int | None = None  # when the audio sent so far will have played
@@ -67,7 +68,7 @@ class MediaStreamTransport:
             return
         if isinstance(event, protocol.Media):
             pcm16k = self._decoder.push(event.payload)
-            for frame in self._clock.push(pcm16k, time.monotonic_ns()):
+            for frame in self._clock.push(pcm16k, time.monotonic_ns(), event.payload):
                 self._frames.put_nowait(frame)
         elif isinstance(event, protocol.Dtmf):
             digit = DtmfDigit(event.digit, time.monotonic_ns())

@@ -2,9 +2,11 @@
 
 - In: each datagram is parsed (`packet`), put in order (`jitter`), decoded to 16 kHz
   (`telephony.g711`) and re-framed into 20 ms frames stamped on arrival, as the WebRTC transport
-  does. Telephone-events (RFC 4733) become digits on `dtmf()`. A phone may stop sending (silence
+  does; each frame also carries its 20 ms of the caller's G.711 bytes (`AudioFrame.wire`).
+  Telephone-events (RFC 4733) become digits on `dtmf()`. A phone may stop sending (silence
   suppression, hold), so when nothing arrives a silence frame is filled in once its time has
   passed by `FILL_GRACE_NS`: the session's VAD keeps seeing time go by and ends the turn.
+  Lost packets and fills are silence in the G.711 bytes too.
   No RTP for `rtp_timeout_s` (and not on hold) means the caller vanished: the input ends.
 - Out: `send_audio()` encodes each 20 ms frame at once and queues the packet; a sender task
   puts one packet on the wire per 20 ms of wall clock and `send_audio()` waits while more than
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from telephony.g711 import Law, PhoneDecoder, PhoneEncoder
+from telephony.g711 import Law, PhoneDecoder, PhoneEncoder, wire_format
 from telephony.rtp.dtmf import DtmfReceiver
 from telephony.rtp.jitter import JitterBuffer
 from telephony.rtp.packet import RtpError, RtpPacket, build_rtp, parse_rtp
@@ -89,11 +91,13 @@ class RtpTransport:
         self.timed_out = False
         self._decoder = PhoneDecoder(law)
         self._encoder = PhoneEncoder(law)
+        self._wire = wire_format(law)
         self._jitter = JitterBuffer(jitter_depth)
         self._dtmf = DtmfReceiver()
-        # decoded audio and its arrival time; a deque and an event, not an asyncio.Queue under
-        # wait_for, whose timeout can drop an item it has already taken (Python 3.11)
-        self._input: deque[tuple[np.ndarray, int]] = deque()
+        # decoded audio, the G.711 it came from and its arrival time; a deque and an event, not
+        # an asyncio.Queue under wait_for, whose timeout can drop an item it has already taken
+        # (Python 3.11)
+        self._input: deque[tuple[np.ndarray, bytes, int]] = deque()
         self._arrived = asyncio.Event()
         self._digits: asyncio.Queue[str | None] = asyncio.Queue()
         self._out: deque[bytes] = deque()
@@ -217,13 +221,13 @@ class RtpTransport:
         released = self._jitter.push(packet)
         if released.lost:
             silence = np.zeros(min(released.lost, MAX_FILL_FRAMES) * FRAME_SAMPLES, np.int16)
-            self._input.append((silence, now))
+            self._input.append((silence, self._wire.silent(len(silence)), now))
         for ready in released.payloads:
-            self._input.append((self._decoder.push(ready.payload), now))
+            self._input.append((self._decoder.push(ready.payload), ready.payload, now))
         self._arrived.set()
 
     async def audio_input(self) -> AsyncIterator[AudioFrame]:
-        clock = InputClock()
+        clock = InputClock(self._wire)
         while not self._ended.is_set():
             now = time.monotonic_ns()
             if not self.on_hold and now - self._last_heard_ns > self.rtp_timeout_ns:
@@ -240,8 +244,8 @@ class RtpTransport:
                 if silent is not None and not self._ended.is_set():
                     yield silent  # nothing came: the caller is silent
                 continue
-            pcm, arrived = self._input.popleft()
-            for frame in clock.push(pcm, arrived):
+            pcm, payload, arrived = self._input.popleft()
+            for frame in clock.push(pcm, arrived, payload):
                 yield frame
 
     async def dtmf(self) -> AsyncIterator[str]:

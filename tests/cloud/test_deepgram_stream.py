@@ -2,7 +2,8 @@
 
 The emulator streams like Deepgram: interim results while audio arrives, a final result with
 `speech_final` after `endpointing` ms of silence following speech, an `UtteranceEnd` after
-`utterance_end_ms`, and the words not yet final on `Finalize`.
+`utterance_end_ms`, and the words not yet final on `Finalize`. A phone call's frames carry the
+caller's G.711 (`AudioFrame.wire`), and the stream sends those bytes as they came.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import time
 import numpy as np
 import pytest
 
+from telephony.g711 import ENCODING_NAMES, Law, PhoneDecoder, PhoneEncoder, decode
 from tests.cloud.conftest import KEY
 from voice.audio import SAMPLE_RATE
 from voice.config import Config, DeepgramConfig
+from voice.pipeline.frames import WireAudio
 from voice.providers.cloud.deepgram_stream import StreamBroken
 from voice.providers.cloud.deepgram_stt import DeepgramSTT
 from voice.talk import load_caller_audio, talk
@@ -37,16 +40,28 @@ def _silence(seconds: float) -> np.ndarray:
 
 
 class _Caller:
-    """Pushes audio frame by frame on a media clock, as the session does."""
+    """Pushes audio frame by frame on a media clock, as the session does; with a `law`, as a
+    phone call's frames come: the caller's G.711 and the 16 kHz PCM decoded from it."""
 
-    def __init__(self, stream) -> None:
+    def __init__(self, stream, law: Law | None = None) -> None:
         self.stream = stream
         self.now_ns = T0
+        self.law = law
+        self.wire_sent = bytearray()
+        if law is not None:
+            self._encoder, self._decoder = PhoneEncoder(law), PhoneDecoder(law)
 
     def say(self, pcm: np.ndarray) -> tuple[int, int]:
         start = self.now_ns
         for i in range(0, len(pcm), FRAME):
-            self.stream.push(pcm[i : i + FRAME], self.now_ns)
+            frame = pcm[i : i + FRAME]
+            if self.law is None:
+                self.stream.push(frame, self.now_ns)
+            else:
+                payload = self._encoder.push(frame)  # what the phone would have sent
+                self.wire_sent += payload
+                wire = WireAudio(ENCODING_NAMES[self.law], 8000, payload)
+                self.stream.push(self._decoder.push(payload), self.now_ns, wire)
             self.now_ns += FRAME_NS
         return start, self.now_ns
 
@@ -64,11 +79,12 @@ def stt(deepgram) -> DeepgramSTT:
     return DeepgramSTT(KEY, settings)
 
 
-def test_one_socket_serves_every_utterance_of_a_call(deepgram, stt):
+@pytest.mark.parametrize("law", [None, "ulaw", "alaw"])
+def test_one_socket_serves_every_utterance_of_a_call(deepgram, stt, law):
     deepgram.emulator.transcript = "Hello world."
     events: list[tuple[str, int]] = []
     stream = stt.open_stream(lambda kind, media_ns, _: events.append((kind, media_ns)))
-    caller = _Caller(stream)
+    caller = _Caller(stream, law)
     try:
         start, eos = caller.say(_tone(1.0))
         caller.say(_silence(0.1))
@@ -95,6 +111,45 @@ def test_one_socket_serves_every_utterance_of_a_call(deepgram, stt):
     for (_, media_ns), expected in zip(events, [eos, eos, eos2, eos2], strict=True):
         assert abs(media_ns - expected) <= 2 * FRAME_NS
     assert deepgram.emulator.requests[0]["controls"][-1] == "CloseStream"
+    # A phone call's stream is the caller's G.711 as is: 8 kHz, a byte a sample.
+    request = deepgram.emulator.requests[0]
+    if law is None:
+        assert (request["encoding"], request["sample_rate"]) == ("linear16", SAMPLE_RATE)
+    else:
+        assert (request["encoding"], request["sample_rate"]) == (ENCODING_NAMES[law], 8000)
+        assert request["audio_bytes"] == len(caller.wire_sent)
+
+
+def test_a_phone_calls_stream_sends_exactly_the_callers_bytes(deepgram, stt):
+    """The G.711 payloads go to Deepgram untouched, in order; a frame that came without them
+    (none should) is converted, so the socket still hears it, in the same format."""
+    deepgram.emulator.keep_audio = True
+    heard: list[tuple[str, int]] = []
+
+    def transcriber(audio: bytes, encoding: str, rate: int) -> str:
+        heard.append((encoding, rate))
+        return "Hello world."
+
+    deepgram.emulator.transcriber = transcriber
+    stream = stt.open_stream()
+    caller = _Caller(stream, "ulaw")
+    try:
+        start, eos = caller.say(_tone(0.6))
+        for _ in range(5):  # 100 ms of tone as PCM alone
+            stream.push(_tone(0.02), caller.now_ns)
+            caller.now_ns += FRAME_NS
+        caller.say(_silence(0.1))
+        assert stream.transcribe(start, eos) == "Hello world."
+    finally:
+        stream.close()
+    (request,) = deepgram.emulator.requests
+    received = bytes(request["audio"])
+    assert len(received) == len(caller.wire_sent) + 5 * 160  # 8000 bytes a second
+    assert received[:4800] == bytes(caller.wire_sent[:4800])
+    assert received[5600:] == bytes(caller.wire_sent[4800:])
+    converted = decode(received[4800:5600], "ulaw")
+    assert np.sqrt(np.mean(converted[80:].astype(float) ** 2)) > 2000  # the tone, at 8 kHz
+    assert heard and set(heard) == {("mulaw", 8000)}
 
 
 def test_an_utterance_is_only_its_own_words(deepgram, stt):
@@ -190,11 +245,12 @@ def flux(deepgram) -> DeepgramSTT:
     return DeepgramSTT(KEY, DeepgramConfig(base_url=deepgram.base_url, model="flux-general-en"))
 
 
-def test_flux_streams_turns_and_their_end_of_turn_confidence(deepgram, flux):
+@pytest.mark.parametrize("law", [None, "ulaw"])
+def test_flux_streams_turns_and_their_end_of_turn_confidence(deepgram, flux, law):
     deepgram.emulator.transcript = "Book me a table."
     events: list[tuple[str, int, float | None]] = []
     stream = flux.open_stream(lambda *event: events.append(event))
-    caller = _Caller(stream)
+    caller = _Caller(stream, law)
     try:
         start, eos = caller.say(_tone(1.0))
         caller.say(_silence(0.3))
@@ -207,6 +263,7 @@ def test_flux_streams_turns_and_their_end_of_turn_confidence(deepgram, flux):
     request = deepgram.emulator.requests[-1]
     assert request["path"] == "/v2/listen"
     assert request["query"]["model"] == "flux-general-en"
+    assert request["encoding"] == ("linear16" if law is None else "mulaw")
     assert "ForceEndTurn" not in request.get("controls", [])  # our pauses never end its turn
     # Confidence is low while speaking and rises through the silence after the words.
     during = [c for kind, at, c in events if at <= eos]

@@ -131,8 +131,9 @@ def test_the_transport_hears_media_in_20_ms_frames_stamped_on_arrival() -> None:
     async def scenario() -> None:
         transport = MediaStreamTransport("MZ1", _collector([]))
         before = time.monotonic_ns()
-        for _ in range(5):
-            transport.feed(protocol.Media(tone_ulaw(20), None))
+        payloads = [tone_ulaw(20)[::-1] if i % 2 else tone_ulaw(20) for i in range(5)]
+        for payload in payloads:
+            transport.feed(protocol.Media(payload, None))
         transport.feed(protocol.Dtmf("5"))
         transport.feed(protocol.Stop())
         frames = [frame async for frame in transport.audio_input()]
@@ -141,6 +142,10 @@ def test_the_transport_hears_media_in_20_ms_frames_stamped_on_arrival() -> None:
         assert frames[0].media_time_ns >= before - 20_000_000
         assert [d.digit for d in transport.dtmf] == ["5"]
         assert np.abs(frames[-1].pcm).max() > 3000  # the tone, at 16 kHz
+        # and each frame the carrier's bytes it came from, for an STT that takes them as is
+        assert [(f.wire.encoding, f.wire.data) for f in frames if f.wire] == [
+            ("mulaw", p) for p in payloads
+        ]
 
     asyncio.run(scenario())
 

@@ -81,6 +81,10 @@ def test_input_is_decoded_then_silence_fills_in_and_strangers_are_dropped() -> N
         loud = [f for f in frames if np.abs(f.pcm).max() > 1000]
         assert len(loud) == 5  # the caller's five packets, and not the stranger's
         assert len(frames) >= 5 + 5  # then silence, frame by frame, while nothing comes
+        # Each frame carries the caller's G.711 it came from; the fills carry µ-law silence.
+        assert [f.wire.data for f in loud if f.wire] == [voice] * 5
+        fills = [f.wire.data for f in frames[5:] if f.wire]
+        assert len(fills) == len(frames) - 5 and set(fills) == {encode(np.zeros(160))}
         assert transport.stats.bad_packets == 1
         stamps = [f.media_time_ns for f in frames]
         assert stamps == sorted(stamps)

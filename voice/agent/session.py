@@ -150,7 +150,7 @@ class VoiceSession:
             self._heard_first_frame = True
             self.started_ns = frame.audio.media_time_ns
         if self.live_stt is not None:
-            self.live_stt.push(frame.audio.pcm, frame.audio.media_time_ns)
+            self.live_stt.push(frame.audio.pcm, frame.audio.media_time_ns, frame.audio.wire)
         await self.bargein.on_frame(frame)
         for event in self.detector.push(frame):
             if not self.bargein.holds(event):

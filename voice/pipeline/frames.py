@@ -17,12 +17,28 @@ from voice.audio import FRAME_NS, SAMPLE_RATE
 
 
 @dataclass(frozen=True, slots=True)
+class WireAudio:
+    """The bytes an input frame was decoded from, as the caller's wire carried them.
+
+    Why: a phone call arrives as 8 kHz G.711, and a cloud STT that accepts that format
+    (Deepgram) is better sent these bytes than the pipeline's 16 kHz PCM: a quarter of the
+    bandwidth, and exactly what the caller sent. One byte per sample (G.711).
+    """
+
+    encoding: str  # in Deepgram's names: "mulaw" or "alaw"
+    sample_rate: int
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class AudioFrame:
-    """20 ms of 16 kHz mono int16 PCM stamped with its media time."""
+    """20 ms of 16 kHz mono int16 PCM stamped with its media time, and for a phone's input
+    the same 20 ms as the wire carried it (`wire`; None from the loopback and WebRTC)."""
 
     pcm: np.ndarray
     media_time_ns: int
     sample_rate: int = SAMPLE_RATE
+    wire: WireAudio | None = field(default=None, repr=False)
 
     @property
     def end_time_ns(self) -> int:

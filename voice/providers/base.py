@@ -9,7 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from voice.pipeline.frames import UserAudio
+from voice.pipeline.frames import UserAudio, WireAudio
 
 
 class VADStream(Protocol):
@@ -29,8 +29,9 @@ class VAD(Protocol):
 class LiveSTT(Protocol):
     """A call's live connection to a streaming STT (voice/agent/live_stt.py)."""
 
-    def push(self, pcm: np.ndarray, media_time_ns: int) -> None:
-        """One input frame; never blocks."""
+    def push(self, pcm: np.ndarray, media_time_ns: int, wire: WireAudio | None = None) -> None:
+        """One input frame (16 kHz), and on a phone call the bytes it was decoded from, which
+        a provider may send instead; never blocks."""
         ...
 
     def transcribe_utterance(self, audio: UserAudio) -> str:

@@ -30,7 +30,7 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from voice.pipeline.frames import UserAudio
+from voice.pipeline.frames import UserAudio, WireAudio
 from voice.providers.base import LLM, STT, TTS, DialogueTurn, Tool, ToolCall, ToolLLM
 from voice.providers.circuit_breaker import CircuitBreaker
 from voice.providers.cloud.secrets import redact
@@ -274,8 +274,8 @@ class FailoverSTTStream:
     ) -> None:
         self.stream, self.run_local, self.failover = stream, run_local, failover
 
-    def push(self, pcm: np.ndarray, media_time_ns: int) -> None:
-        self.stream.push(pcm, media_time_ns)
+    def push(self, pcm: np.ndarray, media_time_ns: int, wire: WireAudio | None = None) -> None:
+        self.stream.push(pcm, media_time_ns, wire)
 
     def transcribe_utterance(self, audio: UserAudio) -> str:
         texts = list(

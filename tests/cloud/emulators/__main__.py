@@ -16,8 +16,6 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
 from tests.cloud.emulators import (
     AnthropicEmulator,
     CartesiaEmulator,
@@ -25,6 +23,8 @@ from tests.cloud.emulators import (
     EmulatorServer,
     NetworkDelay,
 )
+from tests.cloud.emulators.deepgram_emulator import BYTES_PER_SECOND, decode
+from voice.audio import SAMPLE_RATE, resample
 
 CONFIG = """# Written by `python -m tests.cloud.emulators` (RTT {rtt} ms): all stages on emulators.
 [providers]
@@ -51,9 +51,10 @@ def whisper_transcriber() -> Callable[[bytes, str, int], str]:
     stt = load_stt(Config())
 
     def transcribe(audio: bytes, encoding: str, sample_rate: int) -> str:
-        if encoding != "linear16" or sample_rate != 16000:
+        # linear16 at 16 kHz as is; a phone's 8 kHz G.711 decoded and resampled (soxr)
+        if encoding not in BYTES_PER_SECOND:
             return ""
-        return stt.transcribe(np.frombuffer(audio, dtype="<i2"))
+        return stt.transcribe(resample(decode(audio, encoding), sample_rate, SAMPLE_RATE))
 
     return transcribe
 

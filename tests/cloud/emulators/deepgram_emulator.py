@@ -5,7 +5,9 @@ parameters for the model and the audio format, binary audio messages, then JSON 
 messages (`Finalize`, `CloseStream`, `KeepAlive`). It answers with `Results` messages (interim
 ones while audio arrives, a final one with `from_finalize: true` after `Finalize`) and a
 `Metadata` message on `CloseStream`, then closes. The transcript is `transcript`, or what
-`transcriber(audio, encoding, sample_rate)` returns.
+`transcriber(audio, encoding, sample_rate)` returns. Audio may be `linear16`, `mulaw` or
+`alaw` at the `sample_rate` the query names (`decode` turns any of them into int16 PCM for the
+energy endpointing); each request's record notes its encoding, rate and bytes received.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,8 +25,21 @@ from aiohttp import WSMsgType, web
 
 from tests.cloud.emulators.server import DelayedSender, Emulator, arrived
 
-BYTES_PER_SECOND = {"linear16": 2, "mulaw": 1, "alaw": 1}
-SPEECH_RMS = 300.0  # a 20 ms linear16 frame louder than this is speech (streams only)
+with warnings.catch_warnings():  # deprecated in 3.11-3.12, still shipped
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import audioop
+
+BYTES_PER_SECOND = {"linear16": 2, "mulaw": 1, "alaw": 1}  # per sample: times the rate, per s
+SPEECH_RMS = 300.0  # a 20 ms frame louder than this (as int16 PCM) is speech (streams only)
+
+
+def decode(audio: bytes, encoding: str) -> np.ndarray:
+    """Audio in one of `BYTES_PER_SECOND`'s encodings -> int16 PCM at its own rate."""
+    if encoding == "mulaw":
+        audio = audioop.ulaw2lin(audio, 2)
+    elif encoding == "alaw":
+        audio = audioop.alaw2lin(audio, 2)
+    return np.frombuffer(audio, dtype="<i2")
 
 
 def results(
@@ -58,11 +74,14 @@ def results(
     }
 
 
-def speech_frames(audio: bytearray, scanned: int, rate: int) -> Iterator[tuple[int, bool]]:
-    """The whole 20 ms linear16 frames of `audio` after byte `scanned`: (end byte, speech?)."""
+def speech_frames(
+    audio: bytearray, scanned: int, rate: int, encoding: str = "linear16"
+) -> Iterator[tuple[int, bool]]:
+    """The whole 20 ms frames of `audio` (`rate` bytes a second) after byte `scanned`:
+    (end byte, speech?)."""
     frame = rate // 50
     while scanned + frame <= len(audio):
-        pcm = np.frombuffer(audio[scanned : scanned + frame], dtype="<i2")
+        pcm = decode(bytes(audio[scanned : scanned + frame]), encoding)
         scanned += frame
         yield scanned, float(np.sqrt(np.mean(pcm.astype(np.float64) ** 2))) > SPEECH_RMS
 
@@ -72,6 +91,7 @@ class DeepgramEmulator(Emulator):
     transcript: str = "What is the weather like in London today?"
     transcriber: Callable[[bytes, str, int], str] | None = None
     interim_every_s: float = 0.5  # an interim result per this much audio since the last final
+    keep_audio: bool = False  # each request's record keeps the bytes it received ("audio")
 
     @staticmethod
     def flux_confidence(silence_s: float) -> float:
@@ -111,11 +131,21 @@ class DeepgramEmulator(Emulator):
         if not self._authorized(request):
             raise web.HTTPUnauthorized(text="invalid credentials")
         query = dict(request.query)
-        self.requests.append({"query": query, "audio_bytes": 0, "path": request.path})
+        self.requests.append(
+            {
+                "query": query,
+                "audio_bytes": 0,
+                "path": request.path,
+                "encoding": query.get("encoding", "linear16"),
+                "sample_rate": int(query.get("sample_rate", "16000")),
+            }
+        )
         record = self.requests[-1]
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         stream = make(query, DelayedSender(ws, self.delay))
+        if self.keep_audio:
+            record["audio"] = stream.audio  # the stream's own buffer: it grows as audio comes
         async for message in ws:
             received = time.monotonic()
             if message.type == WSMsgType.BINARY:
@@ -154,8 +184,9 @@ class _FluxStream:
     ) -> None:
         self.emulator = emulator
         self.sender = sender
+        self.encoding = query.get("encoding", "linear16")
         self.sample_rate = int(query.get("sample_rate", "16000"))
-        self.rate = BYTES_PER_SECOND.get(query.get("encoding", "linear16"), 2) * self.sample_rate
+        self.rate = BYTES_PER_SECOND.get(self.encoding, 2) * self.sample_rate
         self.eot_threshold = float(query.get("eot_threshold", "0.7"))
         self.audio = bytearray()
         self.scanned = 0
@@ -174,7 +205,7 @@ class _FluxStream:
 
     def audio_in(self, data: bytes) -> None:
         self.audio.extend(data)
-        for end, loud in speech_frames(self.audio, self.scanned, self.rate):
+        for end, loud in speech_frames(self.audio, self.scanned, self.rate, self.encoding):
             self.scanned = end
             now_s = end / self.rate
             if loud:
@@ -201,7 +232,8 @@ class _FluxStream:
         key = (self.turn_start, self.speech_end_s)  # silence adds no words: no new decode
         if self._said[0] != key:
             segment = bytes(self.audio[self.turn_start : self.scanned])
-            self._said = (key, self.emulator.transcriber(segment, "linear16", self.sample_rate))
+            said = self.emulator.transcriber(segment, self.encoding, self.sample_rate)
+            self._said = (key, said)
         return self._said[1]
 
     def _turn_info(self, event: str, confidence: float, **extra: Any) -> None:
@@ -250,12 +282,12 @@ class _FluxStream:
 class _Stream:
     """One listen socket's audio and what has been said about it.
 
-    With `endpointing` in the query (a kept-open stream), 20 ms linear16 frames louder than
-    `SPEECH_RMS` count as speech: after `endpointing` ms of silence following speech the
-    words so far are sent as a final result with `speech_final`, and after
-    `utterance_end_ms` an `UtteranceEnd`, as Deepgram does. `Finalize` sends the words not
-    yet final, `from_finalize`. Without it (one utterance per socket) every `Finalize`
-    answers with the transcript, as before.
+    With `endpointing` in the query (a kept-open stream), 20 ms frames louder than
+    `SPEECH_RMS` count as speech (in any encoding `decode` knows): after `endpointing` ms of
+    silence following speech the words so far are sent as a final result with `speech_final`,
+    and after `utterance_end_ms` an `UtteranceEnd`, as Deepgram does. `Finalize` sends the
+    words not yet final, `from_finalize`. Without it (one utterance per socket) every
+    `Finalize` answers with the transcript, as before.
     """
 
     FINALIZE = "Finalize"
@@ -309,11 +341,11 @@ class _Stream:
             partial = " ".join(words[: max(1, len(words) // 2)])
             start = self.final_at / self.rate
             self.sender.send_json(results(partial, start, seconds - start, is_final=False))
-        if self.endpointing_s is not None and self.encoding == "linear16":
+        if self.endpointing_s is not None and self.encoding in BYTES_PER_SECOND:
             self._scan()
 
     def _scan(self) -> None:
-        for end, loud in speech_frames(self.audio, self.scanned, self.rate):
+        for end, loud in speech_frames(self.audio, self.scanned, self.rate, self.encoding):
             self.scanned = end
             now_s = end / self.rate
             if loud:
@@ -340,7 +372,7 @@ class _Stream:
         end = len(self.audio) if until is None else until
         start_s, end_s = self.final_at / self.rate, end / self.rate
         segment = bytes(self.audio[self.final_at : end])
-        spoken = self.endpointing_s is None or self.encoding != "linear16"
+        spoken = self.endpointing_s is None or self.encoding not in BYTES_PER_SECOND
         spoken = spoken or self.spoken_since_final
         text = ""
         if spoken:

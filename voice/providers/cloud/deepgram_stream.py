@@ -18,14 +18,17 @@ message of ours at all: the words are there once a `TurnInfo` reaches the end of
 pauses never force Flux's turn to end (`ForceEndTurn` would cut its view of the turn at
 every hold, and its confidence with it).
 
+Audio: 16 kHz linear16, or on a phone call the caller's 8 kHz G.711 bytes as they came
+(`stream_audio`: the call's first frame chooses, for the stream's life).
+
 Threads: `push()` only queues (it runs on the event loop). A sender thread owns the socket's
 sending side: audio in messages of up to 100 ms, `Finalize` after the audio queued before it,
 `KeepAlive` when the input goes quiet (Deepgram closes an idle socket after 10 s). A receiver
 thread per connection reads results onto a timeline in stream time (seconds since the
-connection's first sample); anchors (sample on the connection, media time) map it to the
-session's media clock. A broken connection fails the calls waiting on it (the failover
-wrapper answers them locally) and is opened again by later audio, at most once per
-`retry_s`; an utterance that began before the new connection is not transcribed by it.
+connection's first sample); anchors (sample on the connection at the stream's rate, media
+time) map it to the session's media clock. A broken connection fails the calls waiting on it
+(the failover wrapper answers them locally) and is opened again by later audio, at most once
+per `retry_s`; an utterance that began before the new connection is not transcribed by it.
 """
 
 from __future__ import annotations
@@ -43,12 +46,13 @@ from typing import Any
 
 import numpy as np
 
-from voice.audio import SAMPLE_RATE
+from voice.pipeline.frames import WireAudio
 from voice.providers.cloud.secrets import redact
+from voice.providers.cloud.stream_audio import StreamAudio, StreamEncoder
 
 log = logging.getLogger(__name__)
 
-_MESSAGE_SAMPLES = SAMPLE_RATE // 10  # coalesce queued frames into messages of up to 100 ms
+_MESSAGES_PER_S = 10  # coalesce queued frames into messages of up to 100 ms
 _KEEPALIVE_S = 4.0
 _WORD_SLACK_S = 0.25  # a word may end this far after the VAD's end of speech
 
@@ -82,10 +86,13 @@ class _Final:
 class _Connection:
     """One open socket and what it has said, in its own stream time."""
 
-    def __init__(self, ident: int, socket: Any, close: Callable[[], None]) -> None:
+    def __init__(
+        self, ident: int, socket: Any, close: Callable[[], None], sample_rate: int
+    ) -> None:
         self.ident = ident
         self.socket = socket
         self.close = close
+        self.sample_rate = sample_rate  # of the audio sent (16 kHz linear16, 8 kHz G.711)
         self.samples = 0  # sent so far
         self.anchor_samples: list[int] = []
         self.anchor_media_ns: list[int] = []
@@ -105,18 +112,16 @@ class _Connection:
         i = bisect.bisect_right(self.anchor_media_ns, media_ns) - 1
         if i < 0:
             return None
-        return (
-            self.anchor_samples[i] + (media_ns - self.anchor_media_ns[i]) * 1e-9 * SAMPLE_RATE
-        ) / (SAMPLE_RATE)
+        rate = self.sample_rate
+        return (self.anchor_samples[i] + (media_ns - self.anchor_media_ns[i]) * 1e-9 * rate) / rate
 
     def media_ns(self, stream_s: float) -> int | None:
-        sample = stream_s * SAMPLE_RATE
+        rate = self.sample_rate
+        sample = stream_s * rate
         i = bisect.bisect_right(self.anchor_samples, sample) - 1
         if i < 0:
             return None
-        return self.anchor_media_ns[i] + round(
-            (sample - self.anchor_samples[i]) / SAMPLE_RATE * 1e9
-        )
+        return self.anchor_media_ns[i] + round((sample - self.anchor_samples[i]) / rate * 1e9)
 
     def words_end_s(self) -> list[float]:
         return [w.end_s for f in self.finals.values() for w in f.words]
@@ -127,14 +132,15 @@ class DeepgramStream:
 
     def __init__(
         self,
-        connect: Callable[[], AbstractContextManager[Any]],
+        connect: Callable[[str, int], AbstractContextManager[Any]],
         on_end_of_speech: Callable[[str, int, float | None], None] | None = None,
         retry_s: float = 5.0,
         wait_s: float = 10.0,
         flux: bool = False,
     ) -> None:
         self._flux = flux  # listen/v2: TurnInfo messages, no Finalize
-        self._connect = connect  # opens the SDK's listen socket (a context manager)
+        self._connect = connect  # (encoding, sample_rate) -> the SDK's listen socket (a context)
+        self._encoder: StreamEncoder | None = None  # the first frame chooses the format
         self._on_end_of_speech = on_end_of_speech
         self._retry_s = retry_s
         self._wait_s = wait_s  # the longest a transcribe waits (the failover gives up sooner)
@@ -149,16 +155,19 @@ class DeepgramStream:
 
     # -- the session's side ------------------------------------------------------------------
 
-    def push(self, pcm: np.ndarray, media_time_ns: int) -> None:
-        """Queue one input frame (16 kHz int16). Never blocks."""
+    def push(self, pcm: np.ndarray, media_time_ns: int, wire: WireAudio | None = None) -> None:
+        """Queue one input frame (16 kHz int16; `wire`: the G.711 it was decoded from, sent
+        instead when the call's first frame had it). Never blocks."""
         if self._closed:
             return
+        if self._encoder is None:
+            self._encoder = StreamEncoder(wire)
         if self._sender is None:
             self._sender = threading.Thread(
                 target=self._send_loop, name="deepgram-send", daemon=True
             )
             self._sender.start()
-        self._outbox.put(("audio", (np.asarray(pcm, dtype="<i2").tobytes(), media_time_ns)))
+        self._outbox.put(("audio", self._encoder.encode(pcm, media_time_ns, wire)))
 
     def transcribe(self, start_ns: int, eos_ns: int, stop: threading.Event | None = None) -> str:
         """The words said between `start_ns` and `eos_ns` (media time), final.
@@ -230,18 +239,21 @@ class DeepgramStream:
                     if connection is not None and connection.ident == item:
                         self._send(lambda s: s.send_finalize())
                     continue
-                held = self._send_audio(*item)
+                held = self._send_audio(item)
         finally:
             self._disconnect(None, closing=True)
 
-    def _send_audio(self, audio: bytes, media_ns: int) -> tuple[str, Any] | None:
+    def _send_audio(self, audio: StreamAudio) -> tuple[str, Any] | None:
         """Send this frame and the frames queued behind it (up to 100 ms) as one message;
         returns the non-audio item that ended the run, if any. One anchor per message: the
-        frames are contiguous unless the transport dropped some."""
-        chunks = [audio]
-        size = len(audio) // 2
+        frames are contiguous unless the transport dropped some. Durations are the frames'
+        sample counts at the stream's rate, whatever the bytes per sample."""
+        assert self._encoder is not None  # set by the push that queued the audio
+        rate = self._encoder.format.sample_rate
+        chunks = [audio.data]
+        samples = audio.samples
         held: tuple[str, Any] | None = None
-        while size < _MESSAGE_SAMPLES:
+        while samples < rate // _MESSAGES_PER_S:
             try:
                 kind, item = self._outbox.get_nowait()
             except queue.Empty:
@@ -249,14 +261,14 @@ class DeepgramStream:
             if kind != "audio":
                 held = (kind, item)
                 break
-            chunks.append(item[0])
-            size += len(item[0]) // 2
+            chunks.append(item.data)
+            samples += item.samples
         data = b"".join(chunks)
-        end_ns = media_ns + round(len(data) // 2 / SAMPLE_RATE * 1e9)
+        end_ns = audio.media_ns + round(samples / rate * 1e9)
         connection = self._connection or self._open()
         if connection is not None:
             with self._changed:
-                connection.anchor(media_ns, len(data) // 2)
+                connection.anchor(audio.media_ns, samples)
             self._send(lambda s: s.send_media(data))
         # else no connection: this audio is not transcribed; the local STT covers it
         with self._changed:
@@ -278,9 +290,11 @@ class DeepgramStream:
         if now - self._last_attempt < self._retry_s:
             return None
         self._last_attempt = now
+        assert self._encoder is not None  # the audio that asks for a socket was pushed
+        fmt = self._encoder.format
         stack = contextlib.ExitStack()
         try:
-            socket = stack.enter_context(self._connect())
+            socket = stack.enter_context(self._connect(fmt.encoding, fmt.sample_rate))
         except Exception as exc:
             log.warning(
                 "deepgram stream: connect failed: %s", redact(f"{type(exc).__name__}: {exc}")
@@ -288,7 +302,7 @@ class DeepgramStream:
             stack.close()
             return None
         self._idents += 1
-        connection = _Connection(self._idents, socket, stack.close)
+        connection = _Connection(self._idents, socket, stack.close, fmt.sample_rate)
         with self._changed:
             self._connection = connection
             self._changed.notify_all()

@@ -1,7 +1,8 @@
 """Deepgram streaming STT over its listen WebSocket (`deepgram-sdk`).
 
 Two ways to use it. `open_stream()` (the session's way, `deepgram.streaming = true`): one
-socket per call, fed every frame as it arrives (voice/providers/cloud/deepgram_stream.py).
+socket per call, fed every frame as it arrives (voice/providers/cloud/deepgram_stream.py), as
+16 kHz linear16 or, on a phone call, the caller's 8 kHz G.711 as is (`stream_audio.py`).
 `transcribe()`: one socket per utterance, for a caller that has only the whole utterance:
 it opens a socket, sends the audio at once (faster than real time), asks Deepgram to
 `Finalize`, and joins the final results up to the one that answers the finalize; interim
@@ -113,18 +114,18 @@ class DeepgramSTT:
         end-of-turn confidence (Flux)."""
         settings = self.settings
 
-        def connect() -> AbstractContextManager[Any]:
+        def connect(encoding: str, sample_rate: int) -> AbstractContextManager[Any]:
             _timeouts.open_s = settings.connect_timeout_ms / 1000
             _timeouts.read_s = _NO_READ_TIMEOUT
             if self.flux:
                 return self._client.listen.v2.connect(
-                    model=settings.model, encoding="linear16", sample_rate=SAMPLE_RATE
+                    model=settings.model, encoding=encoding, sample_rate=sample_rate
                 )
             return self._client.listen.v1.connect(
                 model=settings.model,
                 language=settings.language,
-                encoding="linear16",
-                sample_rate=SAMPLE_RATE,
+                encoding=encoding,
+                sample_rate=sample_rate,
                 channels=1,
                 interim_results="true",
                 smart_format="true",
